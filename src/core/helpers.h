@@ -1,0 +1,53 @@
+// The one helper table: id, name, prototype and implementation of every helper.
+// The verifier checks calls against `proto`; the interpreter and the JIT call `fn`.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace bpfkit::core {
+
+struct ExecEnv;
+
+// Helpers receive r1..r5 and the run's environment (for memory regions, the
+// abort flag and per-run state). The signature maps straight onto the x86-64
+// SysV convention, so the JIT calls helpers with no glue.
+using HelperFn = uint64_t (*)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, ExecEnv* env);
+
+// Argument and return kinds, as the kernel's bpf_func_proto describes them.
+enum class ArgKind : uint8_t { None, Anything, ConstMapPtr, PtrToMapKey, PtrToMapValue, PtrToMem,
+                               PtrToUninitMem, ConstSize, ConstSizeOrZero, PtrToCtx, PtrToStack };
+enum class RetKind : uint8_t { Integer, Void, PtrToMapValueOrNull, PtrToMemOrNull };
+
+struct HelperProto {
+  RetKind ret = RetKind::Integer;
+  std::array<ArgKind, 5> args{};
+};
+
+struct HelperSpec {
+  int32_t id = 0;
+  std::string name;  // without the bpf_ prefix, as the kernel's enum names it
+  HelperProto proto;
+  HelperFn fn = nullptr;
+};
+
+class HelperTable {
+ public:
+  // The helpers bpfkit implements, by their kernel ids.
+  static const HelperTable& standard();
+
+  void add(HelperSpec spec) { by_id_[spec.id] = std::move(spec); }
+  const HelperSpec* find(int32_t id) const {
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : &it->second;
+  }
+  const std::map<int32_t, HelperSpec>& all() const { return by_id_; }
+
+ private:
+  std::map<int32_t, HelperSpec> by_id_;
+};
+
+}  // namespace bpfkit::core
