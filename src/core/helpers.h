@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -39,15 +40,27 @@ class HelperTable {
   // The helpers bpfkit implements, by their kernel ids.
   static const HelperTable& standard();
 
-  void add(HelperSpec spec) { by_id_[spec.id] = std::move(spec); }
+  void add(HelperSpec spec) {
+    by_id_[spec.id] = std::move(spec);
+    generation_ = next_generation();
+  }
   const HelperSpec* find(int32_t id) const {
     auto it = by_id_.find(id);
     return it == by_id_.end() ? nullptr : &it->second;
   }
   const std::map<int32_t, HelperSpec>& all() const { return by_id_; }
+  // Unique to this table's current contents (a new table or any add() changes it),
+  // so that an engine may cache what it looked up, as the JIT does per table.
+  uint64_t generation() const { return generation_; }
 
  private:
+  static uint64_t next_generation() {
+    static std::atomic<uint64_t> counter{0};
+    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+
   std::map<int32_t, HelperSpec> by_id_;
+  uint64_t generation_ = next_generation();
 };
 
 }  // namespace bpfkit::core

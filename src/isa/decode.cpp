@@ -128,16 +128,17 @@ Instruction decode_jmp(const RawInsn& r, const SlotChecker& c) {
       return Ja{r.off, false};
     case kJmpCall:
       if (is32) c.fail("call is not a JMP32 instruction");
-      c.zero_off();
       if (opcode_src(r.opcode) == kSrcX) {  // callx
-        c.zero_src(), c.zero_imm();
+        c.zero_off(), c.zero_src(), c.zero_imm();
         return CallX{c.dst()};
       }
       c.zero_dst();
+      // Only kfunc calls use the offset: the fd_array index of a module's BTF.
+      if (r.src != kPseudoKfuncCall) c.zero_off();
       switch (r.src) {
         case 0: return Call{CallKind::Helper, r.imm};
         case kPseudoCall: return Call{CallKind::Local, r.imm};
-        case kPseudoKfuncCall: return Call{CallKind::Kfunc, r.imm};
+        case kPseudoKfuncCall: return Call{CallKind::Kfunc, r.imm, r.off};
         default: c.fail("call src field must be 0 (helper), 1 (local) or 2 (kfunc), is " + std::to_string(r.src));
       }
     case kJmpExit:

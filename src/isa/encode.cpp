@@ -118,7 +118,8 @@ struct Encoder {
   }
   void operator()(const Call& c) {
     uint8_t src = c.kind == CallKind::Local ? kPseudoCall : c.kind == CallKind::Kfunc ? kPseudoKfuncCall : 0;
-    out.push_back({uint8_t(kClassJmp | kJmpCall), 0, src, 0, c.imm});
+    const int16_t off = c.kind == CallKind::Kfunc ? c.btf_fd_idx : int16_t(0);
+    out.push_back({uint8_t(kClassJmp | kJmpCall), 0, src, off, c.imm});
   }
   void operator()(const CallX& c) { out.push_back({uint8_t(kClassJmp | kJmpCall | kSrcX), c.reg, 0, 0, 0}); }
   void operator()(const Exit&) { out.push_back({uint8_t(kClassJmp | kJmpExit), 0, 0, 0, 0}); }

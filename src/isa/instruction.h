@@ -155,6 +155,9 @@ enum class CallKind : uint8_t { Helper, Local, Kfunc };
 struct Call {
   CallKind kind = CallKind::Helper;
   int32_t imm = 0;
+  // Kfunc only (the offset field): which module BTF in the load's fd_array holds the
+  // kfunc, 0 for vmlinux. The kernel rejects a non-zero offset on other calls.
+  int16_t btf_fd_idx = 0;
   friend bool operator==(const Call&, const Call&) = default;
 };
 

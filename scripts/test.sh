@@ -1,0 +1,52 @@
+#!/bin/bash
+# Installs, builds and runs every test: unit and kernel cross-check tests (ctest),
+# the conformance suite on both engines, the differential fuzzer against the
+# kernel, the libFuzzer targets briefly, and the unit tests again under ASan+UBSan.
+# Set BPFKIT_SKIP_SANITIZE=1 or BPFKIT_SKIP_FUZZ=1 to leave those stages out locally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS="$(nproc)"
+stage() { printf '\n=== %s\n' "$*"; }
+
+stage "dependencies"
+./scripts/install-deps.sh
+
+stage "build (RelWithDebInfo)"
+./scripts/build.sh
+
+CONFORMANCE="${BPFKIT_CONFORMANCE_DIR:-$(cd .. && pwd)/shared/conformance-data}"
+stage "conformance suite: interpreter"
+build/bpfkit conformance "$CONFORMANCE" --engine interp
+stage "conformance suite: JIT"
+build/bpfkit conformance "$CONFORMANCE" --engine jit
+
+stage "differential fuzzing: interpreter vs JIT vs kernel"
+if [ "$(id -u)" = 0 ]; then
+  build/bpfkit-difffuzz --iterations 3000 --kernel
+else
+  echo "not root: the kernel cannot be asked; interpreter vs JIT only"
+  build/bpfkit-difffuzz --iterations 3000
+fi
+
+if [ "${BPFKIT_SKIP_FUZZ:-0}" != 1 ]; then
+  stage "libFuzzer targets (15 s each)"
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBPFKIT_FUZZ=ON \
+    -DBPFKIT_BENCH=OFF >/dev/null
+  cmake --build build-fuzz -j"$JOBS" --target fuzzers
+  mkdir -p build-fuzz/corpus
+  for f in build-fuzz/fuzz_*; do
+    [ -x "$f" ] || continue
+    name="$(basename "$f")"
+    mkdir -p "build-fuzz/corpus/$name"
+    "$f" -max_total_time=15 -timeout=10 -rss_limit_mb=2048 "build-fuzz/corpus/$name" 2>&1 | tail -n 1
+  done
+fi
+
+if [ "${BPFKIT_SKIP_SANITIZE:-0}" != 1 ]; then
+  stage "unit tests under AddressSanitizer + UBSan"
+  BPFKIT_BUILD_DIR=build-asan BPFKIT_BUILD_TYPE=Debug ./scripts/build.sh -DBPFKIT_SANITIZE=ON -DBPFKIT_BENCH=OFF
+  (cd build-asan && ctest --output-on-failure -j"$JOBS" -LE kernel)
+fi
+
+stage "all tests (ctest)"
+(cd build && ctest --output-on-failure -j"$JOBS")
