@@ -3,7 +3,7 @@
 set -eu
 PKGS="cmake g++ make pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev libcapstone-dev
+  libcli11-dev libcapstone-dev
   clang llvm libclang-rt-14-dev
   linux-libc-dev bpftool iproute2"
 missing=""

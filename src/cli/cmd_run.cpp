@@ -4,6 +4,7 @@
 
 #include "cli/command.h"
 #include "cli/program_input.h"
+#include "isa/disassembler.h"
 #include "vm/engine.h"
 
 namespace bpfkit::cli {
@@ -37,7 +38,11 @@ int run_program(const RunOptions& o) {
   try {
     r0 = engine->run(r1, mem.size(), env);
   } catch (const vm::RuntimeError& e) {
-    throw Error(o.input + ": " + loaded.name + ": " + e.what());
+    // Name the program and show the failing instruction as the disassembler prints it.
+    std::string where = o.input + (loaded.section.empty() ? "" : " section " + loaded.section);
+    for (const auto& d : program.insns())
+      if (d.slot == e.slot()) where += ": `" + isa::format_insn(d.insn, d.slot) + "`";
+    throw Error(where + ": " + e.what());
   }
   char line[96];
   std::snprintf(line, sizeof line, "r0 = 0x%llx (%lld)", static_cast<unsigned long long>(r0),

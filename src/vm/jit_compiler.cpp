@@ -167,6 +167,9 @@ class Codegen {
   void alu_reg(const isa::Alu& a);
   void divide(isa::AluOp op, bool is64, Reg dst, Reg divisor);
   void divide_imm(isa::AluOp op, bool is64, Reg dst, int32_t imm);
+  void divide_by_r11(bool is64, bool is_signed, bool is_mod, Reg dst);
+  void divide_by_zero(bool is64, bool is_mod, Reg dst);
+  void divide_by_minus_one(bool is64, bool is_mod, Reg dst);
   void shift_reg(isa::AluOp op, bool is64, Reg dst, Reg count);
   void endian(const isa::Endian& e);
   void load(const isa::Load& l);
@@ -636,6 +639,22 @@ void Codegen::divide(isa::AluOp op, bool is64, Reg dst, Reg divisor) {
     a.alu(XAlu::Cmp, size, Reg::R11, -1);
     a.jcc(Cond::E, by_minus_one);
   }
+  divide_by_r11(is64, is_signed, is_mod, dst);
+  a.jmp(done);
+  a.bind(by_zero);
+  divide_by_zero(is64, is_mod, dst);
+  if (is_signed) {
+    a.jmp(done);
+    a.bind(by_minus_one);
+    divide_by_minus_one(is64, is_mod, dst);
+  }
+  a.bind(done);
+}
+
+// dst = dst OP r11 with the x86 divide, r11 being neither 0 nor (when signed) -1.
+void Codegen::divide_by_r11(bool is64, bool is_signed, bool is_mod, Reg dst) {
+  Assembler& a = *a_;
+  const int size = is64 ? 8 : 4;
   // rax and rdx are r0 and r3: keep them in r10 and r9 unless they are the destination.
   if (dst != Reg::Rax) a.mov(8, Reg::R10, Reg::Rax);
   if (dst != Reg::Rdx) a.mov(8, Reg::R9, Reg::Rdx);
@@ -654,23 +673,22 @@ void Codegen::divide(isa::AluOp op, bool is64, Reg dst, Reg divisor) {
   if (dst != result) a.mov(size, dst, result);
   if (dst != Reg::Rax) a.mov(8, Reg::Rax, Reg::R10);
   if (dst != Reg::Rdx) a.mov(8, Reg::Rdx, Reg::R9);
-  a.jmp(done);
-  a.bind(by_zero);
-  // x / 0 = 0; x % 0 = x (on 32 bits: its low half).
+}
+
+// x / 0 = 0; x % 0 = x (on 32 bits: its low half).
+void Codegen::divide_by_zero(bool is64, bool is_mod, Reg dst) {
   if (!is_mod)
-    a.alu(XAlu::Xor, 4, dst, dst);
+    a_->alu(XAlu::Xor, 4, dst, dst);
   else if (!is64)
     zero_extend(dst);
-  if (is_signed) {
-    a.jmp(done);
-    a.bind(by_minus_one);
-    // x / -1 = -x (INT_MIN stays INT_MIN); x % -1 = 0.
-    if (is_mod)
-      a.alu(XAlu::Xor, 4, dst, dst);
-    else
-      a.neg(size, dst);
-  }
-  a.bind(done);
+}
+
+// x / -1 = -x (INT_MIN stays INT_MIN); x % -1 = 0.
+void Codegen::divide_by_minus_one(bool is64, bool is_mod, Reg dst) {
+  if (is_mod)
+    a_->alu(XAlu::Xor, 4, dst, dst);
+  else
+    a_->neg(is64 ? 8 : 4, dst);
 }
 
 void Codegen::divide_imm(isa::AluOp op, bool is64, Reg dst, int32_t k) {
@@ -678,20 +696,8 @@ void Codegen::divide_imm(isa::AluOp op, bool is64, Reg dst, int32_t k) {
   const int size = is64 ? 8 : 4;
   const bool is_signed = op == isa::AluOp::SDiv || op == isa::AluOp::SMod;
   const bool is_mod = op == isa::AluOp::Mod || op == isa::AluOp::SMod;
-  if (k == 0) {
-    if (!is_mod)
-      a.alu(XAlu::Xor, 4, dst, dst);
-    else if (!is64)
-      zero_extend(dst);
-    return;
-  }
-  if (is_signed && k == -1) {
-    if (is_mod)
-      a.alu(XAlu::Xor, 4, dst, dst);
-    else
-      a.neg(size, dst);
-    return;
-  }
+  if (k == 0) return divide_by_zero(is64, is_mod, dst);
+  if (is_signed && k == -1) return divide_by_minus_one(is64, is_mod, dst);
   // Unsigned: the immediate is sign-extended to 64 bits, or taken as 32 bits.
   const uint64_t divisor = is64 ? uint64_t(int64_t(k)) : uint32_t(k);
   if (!is_signed && is_power_of_two(divisor)) {
@@ -715,23 +721,7 @@ void Codegen::divide_imm(isa::AluOp op, bool is64, Reg dst, int32_t k) {
     a.mov64(Reg::R11, k);
   else
     a.mov32(Reg::R11, uint32_t(k));
-  if (dst != Reg::Rax) a.mov(8, Reg::R10, Reg::Rax);
-  if (dst != Reg::Rdx) a.mov(8, Reg::R9, Reg::Rdx);
-  if (dst != Reg::Rax) a.mov(size, Reg::Rax, dst);
-  if (!is_signed)
-    a.alu(XAlu::Xor, 4, Reg::Rdx, Reg::Rdx);
-  else if (is64)
-    a.cqo();
-  else
-    a.cdq();
-  if (is_signed)
-    a.idiv(size, Reg::R11);
-  else
-    a.div(size, Reg::R11);
-  const Reg result = is_mod ? Reg::Rdx : Reg::Rax;
-  if (dst != result) a.mov(size, dst, result);
-  if (dst != Reg::Rax) a.mov(8, Reg::Rax, Reg::R10);
-  if (dst != Reg::Rdx) a.mov(8, Reg::Rdx, Reg::R9);
+  divide_by_r11(is64, is_signed, is_mod, dst);
 }
 
 // Shifts by a register; x86 masks the count to the operand width as eBPF wants.

@@ -2,6 +2,8 @@
 // disassembler checked against llvm-objdump on clang-compiled objects.
 #include <gtest/gtest.h>
 
+#include "../support/run_command.h"
+
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -15,22 +17,9 @@ namespace {
 const std::string kBpfkit = BPFKIT_BINARY_DIR "/bpfkit";
 const std::string kSource = BPFKIT_SOURCE_DIR;
 
-struct Output {
-  int status;
-  std::string text;  // stdout and stderr
-};
+using Output = bpfkit::test_support::CommandResult;
 
-Output run(const std::string& cmd) {
-  Output out{0, ""};
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return {-1, "popen failed"};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.text.append(buf.data(), n);
-  int st = pclose(p);
-  out.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
+Output run(const std::string& cmd) { return bpfkit::test_support::run_command(cmd); }
 
 std::filesystem::path temp_dir() {
   auto dir = std::filesystem::temp_directory_path() / ("bpfkit-cli-" + std::to_string(getpid()));
@@ -44,11 +33,11 @@ TEST(Cli, FibonacciExampleOnBothEngines) {
   auto dir = temp_dir();
   auto obj = (dir / "fib.o").string();
   auto a = run(kBpfkit + " asm " + kSource + "/examples/fibonacci.s -o " + obj);
-  ASSERT_EQ(a.status, 0) << a.text;
+  ASSERT_EQ(a.status, 0) << a.output;
   for (const char* engine : {"interp", "jit"}) {
     auto r = run(kBpfkit + " run " + obj + " --engine " + engine);
-    ASSERT_EQ(r.status, 0) << r.text;
-    EXPECT_NE(r.text.find("r0 = 0x27f80ddaa1ba7878 (2880067194370816120)"), std::string::npos) << r.text;
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("r0 = 0x27f80ddaa1ba7878 (2880067194370816120)"), std::string::npos) << r.output;
   }
 }
 
@@ -56,11 +45,11 @@ TEST(Cli, ChecksumExampleReadsMemory) {
   const std::string header = "\"45 00 00 1c 00 00 40 00 40 11 00 00 0a 00 00 01 0a 00 00 02\"";
   for (const char* engine : {"interp", "jit"}) {
     auto r = run(kBpfkit + " run " + kSource + "/examples/checksum.s --engine " + engine + " --mem " + header);
-    ASSERT_EQ(r.status, 0) << r.text;
-    EXPECT_NE(r.text.find("r0 = 0x26cf (9935)"), std::string::npos) << r.text;
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("r0 = 0x26cf (9935)"), std::string::npos) << r.output;
     // Odd length: the last byte is padded with zero.
     r = run(kBpfkit + " run " + kSource + "/examples/checksum.s --engine " + engine + " --mem '01 02 03 04 05'");
-    EXPECT_NE(r.text.find("r0 = 0xf6f9"), std::string::npos) << r.text;
+    EXPECT_NE(r.output.find("r0 = 0xf6f9"), std::string::npos) << r.output;
   }
 }
 
@@ -70,7 +59,7 @@ TEST(Cli, OutOfBoundsAccessNamesTheInstruction) {
   for (const char* engine : {"interp", "jit"}) {
     auto r = run(kBpfkit + " run " + (dir / "oob.s").string() + " --engine " + engine + " --mem '00 01 02 03'");
     EXPECT_NE(r.status, 0);
-    EXPECT_NE(r.text.find("instruction 1"), std::string::npos) << r.text;
+    EXPECT_NE(r.output.find("instruction 1"), std::string::npos) << r.output;
   }
 }
 
@@ -79,7 +68,7 @@ TEST(Cli, AssemblyErrorHasLineAndColumn) {
   write_text(dir / "bad.s", "r0 = 1\nr11 = 2\nexit\n");
   auto r = run(kBpfkit + " asm " + (dir / "bad.s").string());
   EXPECT_NE(r.status, 0);
-  EXPECT_TRUE(std::regex_search(r.text, std::regex("bad\\.s:2:[0-9]+: "))) << r.text;
+  EXPECT_TRUE(std::regex_search(r.output, std::regex("bad\\.s:2:[0-9]+: "))) << r.output;
 }
 
 TEST(Cli, TruncatedBytecodeIsReported) {
@@ -87,7 +76,7 @@ TEST(Cli, TruncatedBytecodeIsReported) {
   std::ofstream(dir / "trunc.bin", std::ios::binary).write("\xb7\x00\x00\x00\x01\x00\x00\x00\x95\x00", 10);
   auto r = run(kBpfkit + " disasm " + (dir / "trunc.bin").string());
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.text.find("truncated"), std::string::npos) << r.text;
+  EXPECT_NE(r.output.find("truncated"), std::string::npos) << r.output;
 }
 
 // The instruction text of llvm-objdump and of bpfkit for the same object, one
@@ -122,15 +111,15 @@ TEST(Cli, DisassemblyMatchesLlvmObjdump) {
   auto obj = (dir / "many_ops.o").string();
   auto c = run("clang -O2 -g -target bpf -mcpu=v3 -I/usr/include/x86_64-linux-gnu -c " + kSource +
                "/tests/cli/data/many_ops.bpf.c -o " + obj);
-  ASSERT_EQ(c.status, 0) << c.text;
+  ASSERT_EQ(c.status, 0) << c.output;
   for (const char* section : {"xdp", "socket", ".text"}) {
     auto ours = run(kBpfkit + " disasm " + obj + " --section " + section);
-    ASSERT_EQ(ours.status, 0) << ours.text;
+    ASSERT_EQ(ours.status, 0) << ours.output;
     auto llvm = run("llvm-objdump -d --no-show-raw-insn --section=" + std::string(section) + " " + obj);
-    ASSERT_EQ(llvm.status, 0) << llvm.text;
-    auto a = instruction_lines(ours.text, false), b = instruction_lines(llvm.text, true);
-    ASSERT_GT(b.size(), 3u) << llvm.text;
-    ASSERT_EQ(a.size(), b.size()) << ours.text << "\n---\n" << llvm.text;
+    ASSERT_EQ(llvm.status, 0) << llvm.output;
+    auto a = instruction_lines(ours.output, false), b = instruction_lines(llvm.output, true);
+    ASSERT_GT(b.size(), 3u) << llvm.output;
+    ASSERT_EQ(a.size(), b.size()) << ours.output << "\n---\n" << llvm.output;
     for (size_t i = 0; i < a.size(); ++i)
       if (b[i] != "<unknown>") EXPECT_EQ(a[i], b[i]) << "instruction line " << i << " of " << section;
   }
@@ -145,8 +134,8 @@ TEST(Cli, AssemblingLlvmObjdumpOutputGivesTheSameBytes) {
   ASSERT_EQ(run("clang -O2 -target bpf -mcpu=v3 -I/usr/include/x86_64-linux-gnu -c " + kSource +
                 "/tests/cli/data/many_ops.bpf.c -o " + obj).status, 0);
   auto listing = run("llvm-objdump -d --no-show-raw-insn --section=xdp " + obj);
-  auto ours = instruction_lines(run(kBpfkit + " disasm --section=xdp " + obj).text, false);
-  auto theirs = instruction_lines(listing.text, true);
+  auto ours = instruction_lines(run(kBpfkit + " disasm --section=xdp " + obj).output, false);
+  auto theirs = instruction_lines(listing.output, true);
   ASSERT_EQ(ours.size(), theirs.size());
   std::string text;
   size_t unknown = 0;
@@ -159,7 +148,7 @@ TEST(Cli, AssemblingLlvmObjdumpOutputGivesTheSameBytes) {
   EXPECT_LT(unknown, theirs.size() / 10);
   write_text(dir / "xdp.s", text);
   auto a = run(kBpfkit + " asm " + (dir / "xdp.s").string() + " -o " + (dir / "xdp.bin").string());
-  ASSERT_EQ(a.status, 0) << a.text;
+  ASSERT_EQ(a.status, 0) << a.output;
   ASSERT_EQ(run("llvm-objcopy -O binary --only-section=xdp " + obj + " " + (dir / "xdp.ref").string()).status, 0);
   std::ifstream x(dir / "xdp.bin", std::ios::binary), y(dir / "xdp.ref", std::ios::binary);
   std::string xs((std::istreambuf_iterator<char>(x)), {}), ys((std::istreambuf_iterator<char>(y)), {});

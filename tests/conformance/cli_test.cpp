@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/run_command.h"
 #include "conformance_paths.h"
 
 namespace bpfkit::conformance_test {
@@ -13,21 +14,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int status = -1;
-  std::string output;
-};
+using CliRun = test_support::CommandResult;
 
 CliRun bpfkit(const std::string& args) {
-  const std::string cmd = std::string("'" BPFKIT_BINARY_DIR "/bpfkit' conformance ") + args + " 2>&1";
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) r.output += buf;
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  return test_support::run_command(std::string("'" BPFKIT_BINARY_DIR "/bpfkit' conformance ") + args);
 }
 
 class ConformanceCli : public ::testing::Test {

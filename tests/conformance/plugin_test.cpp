@@ -7,6 +7,7 @@
 
 #include "conformance/data_file.h"
 #include "conformance/runner.h"
+#include "../support/run_command.h"
 #include "conformance_paths.h"
 #include "isa/codec.h"
 
@@ -24,24 +25,13 @@ std::string hex_text(const std::vector<uint8_t>& bytes) {
   return s;
 }
 
-struct PluginRun {
-  int status = -1;
-  std::string output;
-};
+using PluginRun = test_support::CommandResult;
 
 // Runs the plugin with a shell pipeline; every argument is hex text and spaces only.
 PluginRun run_plugin(const std::string& program_hex, const std::string& memory_hex,
                      const std::string& options) {
-  const std::string cmd = "printf '%s\\n' '" + program_hex + "' | '" + plugin_path() + "' '" + memory_hex +
-                          "' " + (options.empty() ? "" : "'" + options + "'") + " 2>&1";
-  PluginRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) r.output += buf;
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  return test_support::run_command("printf '%s\\n' '" + program_hex + "' | '" + plugin_path() + "' '" +
+                                   memory_hex + "' " + (options.empty() ? "" : "'" + options + "'"));
 }
 
 PluginRun run_data_file(const std::string& file, const std::string& options = "") {
