@@ -38,6 +38,7 @@ if [ "${BPFKIT_SKIP_FUZZ:-0}" != 1 ]; then
     [ -x "$f" ] || continue
     name="$(basename "$f")"
     mkdir -p "build-fuzz/corpus/$name"
+    printf '%s: ' "$name"
     "$f" -max_total_time=15 -timeout=10 -rss_limit_mb=2048 "build-fuzz/corpus/$name" 2>&1 | tail -n 1
   done
 fi

@@ -1,0 +1,199 @@
+// BPF_MAP_CREATE's checks, in the kernel's order, so that a spec is refused
+// here exactly when (and with the errno) the kernel would refuse it.
+#include <cerrno>
+#include <climits>
+
+#include "maps/array_map.h"
+#include "maps/bloom_filter_map.h"
+#include "maps/cpu.h"
+#include "maps/hash_map.h"
+#include "maps/lpm_trie_map.h"
+#include "maps/map.h"
+#include "maps/queue_stack_map.h"
+
+namespace bpfkit::maps {
+
+namespace {
+
+constexpr uint32_t kAccessMask = BPF_F_RDONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY | BPF_F_WRONLY_PROG;
+constexpr uint64_t kKmallocMax = 1ull << 22;   // KMALLOC_MAX_SIZE on x86-64 (4 MiB)
+constexpr uint32_t kPcpuMinUnit = 32 << 10;    // PCPU_MIN_UNIT_SIZE
+constexpr uint32_t kLpmDataMax = 256;
+constexpr int kEnotsupp = 524;                 // the kernel-internal ENOTSUPP
+constexpr uint64_t kMaxMapBytes = 1ull << 32;  // refuse (ENOMEM) rather than exhaust memory
+
+[[noreturn]] void refuse(const MapSpec& spec, int err, const std::string& why) {
+  std::string where = map_type_name(spec.type) + " map";
+  if (!spec.name.empty()) where += " '" + spec.name + "'";
+  std::string name = err == EINVAL   ? "EINVAL"
+                     : err == E2BIG  ? "E2BIG"
+                     : err == ENOMEM ? "ENOMEM"
+                     : err == kEnotsupp ? "ENOTSUPP"
+                                        : std::to_string(err);
+  throw MapSpecError(where + ": " + why + " (the kernel returns " + name + ")", err);
+}
+
+void check_flags(const MapSpec& s, uint32_t allowed) {
+  if (s.flags & ~allowed) {
+    refuse(s, EINVAL, "map_flags 0x" + [&] {
+      char buf[16];
+      snprintf(buf, sizeof buf, "%x", s.flags & ~allowed);
+      return std::string(buf);
+    }() + " are not accepted by this map type");
+  }
+  if ((s.flags & BPF_F_RDONLY_PROG) && (s.flags & BPF_F_WRONLY_PROG)) {
+    refuse(s, EINVAL, "BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG exclude each other");
+  }
+}
+
+void check_common(const MapSpec& s) {
+  if (s.name.size() > BPF_OBJ_NAME_LEN - 1) {
+    refuse(s, EINVAL, "the name is longer than 15 characters");
+  }
+  for (char c : s.name) {
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') {
+      refuse(s, EINVAL, "the name may hold only letters, digits, '_' and '.'");
+    }
+  }
+  if (s.map_extra != 0 && s.type != BPF_MAP_TYPE_BLOOM_FILTER) {
+    refuse(s, EINVAL, "map_extra is only for bloom filters");
+  }
+  if ((s.flags & BPF_F_RDONLY) && (s.flags & BPF_F_WRONLY)) {
+    refuse(s, EINVAL, "BPF_F_RDONLY and BPF_F_WRONLY exclude each other");
+  }
+}
+
+void check_array(const MapSpec& s) {
+  bool percpu = s.type == BPF_MAP_TYPE_PERCPU_ARRAY;
+  if (s.max_entries == 0) refuse(s, EINVAL, "max_entries must not be 0");
+  if (s.key_size != 4) {
+    refuse(s, EINVAL, "key_size must be 4 (a u32 index), not " + std::to_string(s.key_size));
+  }
+  if (s.value_size == 0) refuse(s, EINVAL, "value_size must not be 0");
+  check_flags(s, BPF_F_NUMA_NODE | BPF_F_MMAPABLE | kAccessMask | BPF_F_PRESERVE_ELEMS | BPF_F_INNER_MAP);
+  if (percpu && (s.flags & BPF_F_NUMA_NODE)) refuse(s, EINVAL, "per-CPU arrays take no NUMA node");
+  if (percpu && (s.flags & (BPF_F_MMAPABLE | BPF_F_INNER_MAP))) {
+    refuse(s, EINVAL, "BPF_F_MMAPABLE and BPF_F_INNER_MAP are for plain arrays only");
+  }
+  if (s.flags & BPF_F_PRESERVE_ELEMS) refuse(s, EINVAL, "BPF_F_PRESERVE_ELEMS is for perf event arrays only");
+  if (s.value_size > INT_MAX) refuse(s, E2BIG, "value_size is larger than INT_MAX");
+  if (percpu && round_up8(s.value_size) > kPcpuMinUnit) {
+    refuse(s, E2BIG, "a per-CPU value may not exceed 32 KiB");
+  }
+  uint64_t bytes = uint64_t{round_up8(s.value_size)} * s.max_entries * (percpu ? possible_cpus() : 1);
+  if (bytes > kMaxMapBytes) refuse(s, ENOMEM, "the array would need more than 4 GiB");
+}
+
+void check_hash(const MapSpec& s) {
+  bool percpu = s.type == BPF_MAP_TYPE_PERCPU_HASH || s.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  bool lru = s.type == BPF_MAP_TYPE_LRU_HASH || s.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  check_flags(s, BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_NUMA_NODE | kAccessMask | BPF_F_ZERO_SEED);
+  if (!lru && (s.flags & BPF_F_NO_COMMON_LRU)) refuse(s, EINVAL, "BPF_F_NO_COMMON_LRU is for LRU maps only");
+  if (lru && (s.flags & BPF_F_NO_PREALLOC)) refuse(s, kEnotsupp, "LRU maps are always preallocated");
+  if ((s.flags & BPF_F_NUMA_NODE) && (percpu || (s.flags & BPF_F_NO_COMMON_LRU))) {
+    refuse(s, EINVAL, "per-CPU maps take no NUMA node");
+  }
+  if (s.max_entries == 0) refuse(s, EINVAL, "max_entries must not be 0");
+  if (s.key_size == 0) refuse(s, EINVAL, "key_size must not be 0");
+  if (s.value_size == 0) refuse(s, EINVAL, "value_size must not be 0");
+  if (uint64_t{s.key_size} + s.value_size >= kKmallocMax - 48) {
+    refuse(s, E2BIG, "key and value exceed the largest kernel allocation");
+  }
+  if (percpu && round_up8(s.value_size) > kPcpuMinUnit) {
+    refuse(s, E2BIG, "a per-CPU value may not exceed 32 KiB");
+  }
+  uint64_t per_elem =
+      64 + round_up8(s.key_size) + uint64_t{round_up8(s.value_size)} * (percpu ? possible_cpus() : 1);
+  if (per_elem * s.max_entries > kMaxMapBytes * 4) refuse(s, ENOMEM, "the map could need more than 16 GiB");
+}
+
+void check_lpm(const MapSpec& s) {
+  if (s.max_entries == 0) refuse(s, EINVAL, "max_entries must not be 0");
+  if (!(s.flags & BPF_F_NO_PREALLOC)) refuse(s, EINVAL, "LPM tries must be created with BPF_F_NO_PREALLOC");
+  check_flags(s, BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | kAccessMask);
+  if (s.key_size < 4 + 1 || s.key_size > 4 + kLpmDataMax) {
+    refuse(s, EINVAL, "key_size must be 4 (the u32 prefixlen) + 1..256 bytes of data, not " +
+                          std::to_string(s.key_size));
+  }
+  if (s.value_size < 1 || s.value_size > kKmallocMax - kLpmDataMax - 32) {
+    refuse(s, EINVAL, "value_size must be between 1 and about 4 MiB");
+  }
+}
+
+void check_queue_stack(const MapSpec& s) {
+  if (s.max_entries == 0) refuse(s, EINVAL, "max_entries must not be 0");
+  if (s.key_size != 0) refuse(s, EINVAL, "key_size must be 0 (queues and stacks have no keys)");
+  if (s.value_size == 0) refuse(s, EINVAL, "value_size must not be 0");
+  check_flags(s, BPF_F_NUMA_NODE | kAccessMask);
+  if (s.value_size > kKmallocMax) refuse(s, E2BIG, "value_size exceeds 4 MiB");
+  if (uint64_t{s.value_size} * (uint64_t{s.max_entries} + 1) > kMaxMapBytes) {
+    refuse(s, ENOMEM, "the map would need more than 4 GiB");
+  }
+}
+
+void check_bloom(const MapSpec& s) {
+  if (s.key_size != 0) refuse(s, EINVAL, "key_size must be 0 (values are the keys)");
+  if (s.value_size == 0) refuse(s, EINVAL, "value_size must not be 0");
+  if (s.max_entries == 0) refuse(s, EINVAL, "max_entries must not be 0");
+  check_flags(s, BPF_F_NUMA_NODE | BPF_F_ZERO_SEED | kAccessMask);
+  if (s.map_extra & ~uint64_t{0xF}) refuse(s, EINVAL, "map_extra holds only the number of hashes (0-15)");
+  if (s.value_size > kKmallocMax) refuse(s, E2BIG, "value_size exceeds 4 MiB");
+}
+
+}  // namespace
+
+std::string map_type_name(uint32_t type) {
+  switch (type) {
+    case BPF_MAP_TYPE_HASH: return "hash";
+    case BPF_MAP_TYPE_ARRAY: return "array";
+    case BPF_MAP_TYPE_PERCPU_HASH: return "percpu_hash";
+    case BPF_MAP_TYPE_PERCPU_ARRAY: return "percpu_array";
+    case BPF_MAP_TYPE_LRU_HASH: return "lru_hash";
+    case BPF_MAP_TYPE_LRU_PERCPU_HASH: return "lru_percpu_hash";
+    case BPF_MAP_TYPE_LPM_TRIE: return "lpm_trie";
+    case BPF_MAP_TYPE_QUEUE: return "queue";
+    case BPF_MAP_TYPE_STACK: return "stack";
+    case BPF_MAP_TYPE_BLOOM_FILTER: return "bloom_filter";
+    case BPF_MAP_TYPE_RINGBUF: return "ringbuf";
+    case BPF_MAP_TYPE_PERF_EVENT_ARRAY: return "perf_event_array";
+    case BPF_MAP_TYPE_PROG_ARRAY: return "prog_array";
+    default: return "type " + std::to_string(type);
+  }
+}
+
+std::unique_ptr<Map> create_map(const MapSpec& spec) {
+  check_common(spec);
+  switch (spec.type) {
+    case BPF_MAP_TYPE_ARRAY:
+    case BPF_MAP_TYPE_PERCPU_ARRAY:
+      check_array(spec);
+      return std::make_unique<ArrayMap>(spec);
+    case BPF_MAP_TYPE_HASH:
+    case BPF_MAP_TYPE_PERCPU_HASH:
+    case BPF_MAP_TYPE_LRU_HASH:
+    case BPF_MAP_TYPE_LRU_PERCPU_HASH: {
+      check_hash(spec);
+      MapSpec s = spec;
+      if (s.flags & BPF_F_NO_COMMON_LRU) {
+        // Per-CPU LRU lists: the kernel rounds max_entries up to a multiple of the CPUs.
+        uint32_t n = possible_cpus();
+        s.max_entries = (s.max_entries + n - 1) / n * n;
+      }
+      return std::make_unique<HashMap>(s);
+    }
+    case BPF_MAP_TYPE_LPM_TRIE:
+      check_lpm(spec);
+      return std::make_unique<LpmTrieMap>(spec);
+    case BPF_MAP_TYPE_QUEUE:
+    case BPF_MAP_TYPE_STACK:
+      check_queue_stack(spec);
+      return std::make_unique<QueueStackMap>(spec);
+    case BPF_MAP_TYPE_BLOOM_FILTER:
+      check_bloom(spec);
+      return std::make_unique<BloomFilterMap>(spec);
+    default:
+      refuse(spec, EINVAL, "not a map type that bpfkit's userspace maps implement (yet)");
+  }
+}
+
+}  // namespace bpfkit::maps

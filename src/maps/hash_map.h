@@ -1,0 +1,86 @@
+// BPF_MAP_TYPE_HASH, PERCPU_HASH, LRU_HASH and LRU_PERCPU_HASH.
+//
+// Buckets of singly linked elements, guarded by striped mutexes (the kernel
+// locks per bucket too). Element memory is never returned to the system while
+// the map lives: a deleted element goes to a free list and is reused, so a
+// pointer from lookup() stays valid memory (the kernel's preallocated maps give
+// the same guarantee; its RCU is what makes the old value readable, here the
+// memory simply stays). Updating an existing key copies into the same element,
+// so its pointer keeps pointing at the current value.
+//
+// LRU: approximate, as the kernel's is. Every lookup/update stamps the element
+// with a global clock; when the map is full an insert samples a few elements
+// from a rotating bucket cursor and evicts the least recently used of them.
+// Unlike the kernel (which takes a free node before checking the flags), an
+// update that fails its BPF_NOEXIST/BPF_EXIST check never evicts.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "maps/map.h"
+
+namespace bpfkit::maps {
+
+class HashMap : public Map {
+ public:
+  explicit HashMap(MapSpec spec);
+  ~HashMap() override;
+
+  bool per_cpu() const override { return percpu_; }
+  void* lookup(const void* key) override;
+  int update(const void* key, const void* value, uint64_t flags) override;
+  int delete_elem(const void* key) override;
+  int get_next_key(const void* key, void* next_key) override;
+  int lookup_user_impl(const void* key, void* value) override;
+  int update_user_impl(const void* key, const void* value, uint64_t flags) override;
+  int lookup_and_delete_user_impl(const void* key, void* value) override;
+
+  uint32_t size() const { return count_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Node {
+    Node* next;
+    uint64_t hash;
+    std::atomic<uint64_t> last_used;
+    // followed by the key (padded to 8) and the value area
+  };
+
+  uint8_t* key_of(Node* n) const { return reinterpret_cast<uint8_t*>(n) + sizeof(Node); }
+  uint8_t* value_of(Node* n, uint32_t cpu) const {
+    return key_of(n) + key_stride_ + (percpu_ ? elem_size_ * cpu : 0);
+  }
+  uint64_t hash_key(const void* key) const;
+  size_t bucket_of(uint64_t hash) const { return hash & (buckets_.size() - 1); }
+  std::mutex& lock_of(size_t bucket) { return locks_[bucket & (locks_.size() - 1)]; }  // both powers of 2
+  Node* find(size_t bucket, uint64_t hash, const void* key) const;
+  Node* alloc_node();
+  void free_node(Node* n);
+  // Evicts one element (LRU maps); false when none could be found.
+  bool evict_one();
+  // Shared by the program and user views: `all_cpus` takes every CPU's value.
+  int update_impl(const void* key, const void* value, uint64_t flags, bool all_cpus);
+  void write_value(Node* n, const void* value, bool all_cpus, bool fresh);
+
+  bool percpu_;
+  bool lru_;
+  size_t key_stride_;
+  size_t elem_size_;
+  size_t node_size_;
+  uint64_t seed_;
+  std::vector<Node*> buckets_;
+  std::unique_ptr<std::mutex[]> locks_storage_;
+  std::span<std::mutex> locks_;
+  std::atomic<uint32_t> count_{0};
+  std::atomic<uint64_t> clock_{0};
+  std::atomic<size_t> evict_cursor_{0};
+
+  std::mutex alloc_mu_;  // guards the two below
+  std::vector<uint8_t*> chunks_;
+  Node* free_list_ = nullptr;
+};
+
+}  // namespace bpfkit::maps
