@@ -121,7 +121,9 @@ TEST(Cli, DisassemblyMatchesLlvmObjdump) {
     ASSERT_GT(b.size(), 3u) << llvm.output;
     ASSERT_EQ(a.size(), b.size()) << ours.output << "\n---\n" << llvm.output;
     for (size_t i = 0; i < a.size(); ++i)
-      if (b[i] != "<unknown>") EXPECT_EQ(a[i], b[i]) << "instruction line " << i << " of " << section;
+      if (b[i] != "<unknown>") {
+        EXPECT_EQ(a[i], b[i]) << "instruction line " << i << " of " << section;
+      }
   }
 }
 
