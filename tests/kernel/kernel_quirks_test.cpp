@@ -5,6 +5,8 @@
 // Both were found by this project's differential tests on Linux 6.18 (x86-64).
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include <cstdio>
 
 #include "isa/assembler.h"
@@ -58,13 +60,8 @@ TEST_F(KernelQuirks, Cmpxchg32ZeroExtensionAfterPruning) {
   EXPECT_EQ(kernel.r0, isa_answer);
 }
 
-// The verifier decides `if r4 == 1` from the constant it believes the stack slot
-// holds, and marks r4 precise; its backtracking does not follow the xchg that
-// defined r4 back to the slot, so the slot stays imprecise and the second path
-// (where the slot holds 1, not 2) is pruned as equivalent. The `r0 = 222` branch
-// is then dead code to the kernel. (Fixed upstream after 6.18, where selftests
-// now cover precision through atomic fetches.)
-TEST_F(KernelQuirks, PrecisionIsLostThroughAFetchingAtomic) {
+// The reproducer of the kernel's precision bug; `extra` goes after `r4 = 0`.
+std::string precision_bug_program(const char* extra) {
   const char* text = R"(
     r6 = *(u8 *)(r1 + 0)
     r2 = 1
@@ -91,10 +88,21 @@ TEST_F(KernelQuirks, PrecisionIsLostThroughAFetchingAtomic) {
     r0 = 222
     exit
   )";
-  char plain[1024], workaround[1024];
-  std::snprintf(plain, sizeof plain, text, "");
+  char buf[1024];
+  std::snprintf(buf, sizeof buf, text, extra);
+  return buf;
+}
+
+// The verifier decides `if r4 == 1` from the constant it believes the stack slot
+// holds, and marks r4 precise; its backtracking does not follow the xchg that
+// defined r4 back to the slot, so the slot stays imprecise and the second path
+// (where the slot holds 1, not 2) is pruned as equivalent. The `r0 = 222` branch
+// is then dead code to the kernel. (Fixed upstream after 6.18, where selftests
+// now cover precision through atomic fetches.)
+TEST_F(KernelQuirks, PrecisionIsLostThroughAFetchingAtomic) {
+  const std::string plain = precision_bug_program("");
   // The generator's workaround: a non-fetching atomic makes the slot unknown.
-  std::snprintf(workaround, sizeof workaround, text, "r7 = 0\n    lock *(u64 *)(r10 - 8) += r7");
+  const std::string workaround = precision_bug_program("r7 = 0\n    lock *(u64 *)(r10 - 8) += r7");
   const std::vector<uint8_t> mem = {0};  // takes the jump: the slot holds 1
 
   std::vector<isa::RawInsn> prog = isa::assemble(plain);
@@ -117,31 +125,7 @@ TEST_F(KernelQuirks, PrecisionIsLostThroughAFetchingAtomic) {
 // The fuzzer's minimizer on a real disagreement (this kernel's precision bug):
 // the fillers go, the disagreement stays.
 TEST_F(KernelQuirks, MinimizerKeepsTheDisagreement) {
-  std::vector<isa::RawInsn> prog = isa::assemble(R"(
-    r6 = *(u8 *)(r1 + 0)
-    r2 = 1
-    *(u64 *)(r10 - 8) = r2
-    if r6 == 0 goto +2
-    r3 = 2
-    *(u64 *)(r10 - 8) = r3
-    r4 = 0
-    if r6 == 7 goto +0
-    r5 = 1
-    r5 = 2
-    r5 = 3
-    r5 = 4
-    r5 = 5
-    r5 = 6
-    r5 = 7
-    r5 = 8
-    if r6 == 9 goto +0
-    r4 = xchg_64(r10 - 8, r4)
-    if r4 == 1 goto +2
-    r0 = 111
-    exit
-    r0 = 222
-    exit
-  )");
+  std::vector<isa::RawInsn> prog = isa::assemble(precision_bug_program(""));
   const std::vector<uint8_t> mem = {0};
   testgen::DifferentialOptions engines;
   engines.jit = false;
