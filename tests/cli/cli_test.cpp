@@ -71,6 +71,25 @@ TEST(Cli, AssemblyErrorHasLineAndColumn) {
   EXPECT_TRUE(std::regex_search(r.output, std::regex("bad\\.s:2:[0-9]+: "))) << r.output;
 }
 
+TEST(Cli, BadMemoryHexNamesTheColumn) {
+  auto r = run(kBpfkit + " run " + kSource + "/examples/checksum.s --mem '01 0g'");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("'g' at column 5 is not a hex digit"), std::string::npos) << r.output;
+  r = run(kBpfkit + " run " + kSource + "/examples/checksum.s --mem '01 0'");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("odd number of hex digits"), std::string::npos) << r.output;
+}
+
+TEST(Cli, MalformedElfNamesTheOffset) {
+  auto dir = temp_dir();
+  auto obj = (dir / "cut.o").string();
+  ASSERT_EQ(run(kBpfkit + " asm " + kSource + "/examples/fibonacci.s -o " + obj).status, 0);
+  std::filesystem::resize_file(obj, 100);  // headers promise sections past the end
+  auto r = run(kBpfkit + " disasm " + obj);
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("ELF byte offset"), std::string::npos) << r.output;
+}
+
 TEST(Cli, TruncatedBytecodeIsReported) {
   auto dir = temp_dir();
   std::ofstream(dir / "trunc.bin", std::ios::binary).write("\xb7\x00\x00\x00\x01\x00\x00\x00\x95\x00", 10);
