@@ -4,6 +4,8 @@
 
 #include "cli/command.h"
 #include "cli/program_input.h"
+#include "cli/run_object.h"
+#include "object/elf_file.h"
 #include "isa/disassembler.h"
 #include "vm/engine.h"
 
@@ -14,9 +16,29 @@ struct RunOptions {
   std::string input, section, engine = "jit", mem_hex, mem_file;
   uint64_t budget = 100'000'000;
   bool print_mem = false;
+  ObjectRunOptions object;  // for clang-compiled objects
 };
 
+// A libbpf-style object (programs in SEC() sections) runs as its program type;
+// anything else (assembly, bytecode, a bare section) runs with --mem.
+bool runs_as_object(const RunOptions& o) {
+  if (!o.mem_hex.empty() || !o.mem_file.empty() || !o.section.empty()) return false;
+  const auto bytes = read_file_bytes(o.input);
+  if (!object::ElfFile::looks_like_elf(bytes)) return false;
+  const auto elf = object::ElfFile::parse(bytes);
+  for (const object::ElfSection* s : elf.program_sections()) {
+    if (s->name != ".text") return true;
+  }
+  return false;
+}
+
 int run_program(const RunOptions& o) {
+  if (runs_as_object(o)) {
+    ObjectRunOptions object = o.object;
+    object.input = o.input;
+    object.engine = o.engine;
+    return run_object(object);
+  }
   auto programs = load_programs(o.input, o.section);
   if (programs.size() > 1) {
     std::string names;
@@ -62,10 +84,19 @@ int run_program(const RunOptions& o) {
 
 CommandRegistration reg("run", [](CLI::App& app) {
   app.description(
-      "Run a program on the userspace target and print r0. The program is assembly text, raw bytecode or an\n"
-      "ELF object section. r1 points to a private copy of --mem (r2 = its length), r10 to a 512-byte stack.\n"
-      "Until the verifier lands, every run is in checked mode: memory accesses are checked against the stack\n"
-      "and --mem, and backward jumps are counted against --budget.");
+      "Run a program on the userspace target.\n"
+      "A clang-compiled object (SEC() sections, maps, global data) is loaded with its maps and run as its\n"
+      "program type: packet programs (xdp, tc, socket) over --pcap FILE (verdict counts; --out writes the\n"
+      "packets that pass) or one --data FILE packet; trace programs (tracepoint, kprobe, ...) over --ctx\n"
+      "FILE.json, a list of events {\"pid\": 42, \"comm\": \"cat\", \"ctx\": {\"field\": 1}} whose ctx fields\n"
+      "are laid out by the BTF type of the program's argument or by the tracepoint's format file.\n"
+      "--map NAME=FILE.json fills a map first ([{\"key\": K, \"value\": V}], LPM keys may be \"10.0.0.0/8\");\n"
+      "--dump-maps prints every map as JSON afterwards. bpf_printk lines and ring buffer records are printed\n"
+      "as they happen.\n"
+      "Other input (assembly text, raw bytecode, a bare ELF section) runs with r1 pointing to a private copy\n"
+      "of --mem (r2 = its length) and prints r0.\n"
+      "Until the verifier lands, every run is in checked mode: memory accesses are checked against the stack,\n"
+      "the context, the packet and map values, and backward jumps are counted against --budget.");
   auto o = std::make_shared<RunOptions>();
   app.add_option("file", o->input, "program: assembly, raw bytecode or ELF object")->required();
   app.add_option("-s,--section", o->section, "ELF section of the program to run");
@@ -74,6 +105,16 @@ CommandRegistration reg("run", [](CLI::App& app) {
   app.add_option("--mem-file", o->mem_file, "input memory from a file");
   app.add_option("--budget", o->budget, "stop after this many backward jumps and calls");
   app.add_flag("--print-mem", o->print_mem, "print the memory after the run");
+  app.add_option("-p,--prog", o->object.prog, "object: the program to run (function or section name)");
+  app.add_option("--pcap", o->object.pcap_in, "object: run a packet program over every packet of this pcap file");
+  app.add_option("--out", o->object.pcap_out, "object: write the packets the program passes to this pcap file");
+  app.add_option("--data", o->object.data_file, "object: run a packet program once on this file's bytes");
+  app.add_option("--ctx", o->object.ctx_json, "object: contexts for a trace program, as JSON");
+  app.add_option("--map", o->object.map_fills, "object: fill map NAME from FILE.json before the run (NAME=FILE)");
+  app.add_flag("--dump-maps", o->object.dump_maps, "object: print every map as JSON after the run");
+  app.add_option("--event-type", o->object.event_type, "object: BTF struct that formats ring buffer records");
+  app.add_option("--repeat", o->object.repeat, "object: run each packet or event this many times")
+      ->check(CLI::Range(1u, 100'000'000u));
   return [o] { return run_program(*o); };
 });
 

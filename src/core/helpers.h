@@ -20,8 +20,16 @@ using HelperFn = uint64_t (*)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4
 
 // Argument and return kinds, as the kernel's bpf_func_proto describes them.
 enum class ArgKind : uint8_t { None, Anything, ConstMapPtr, PtrToMapKey, PtrToMapValue, PtrToMem,
-                               PtrToUninitMem, ConstSize, ConstSizeOrZero, PtrToCtx, PtrToStack };
-enum class RetKind : uint8_t { Integer, Void, PtrToMapValueOrNull, PtrToMemOrNull };
+                               PtrToUninitMem, ConstSize, ConstSizeOrZero, PtrToCtx, PtrToStack,
+                               PtrToUninitMapValue,   // map_pop/peek_elem: written by the helper
+                               PtrToMemOrNull,        // PTR_TO_MEM | PTR_MAYBE_NULL
+                               PtrToConstStr,         // NUL-terminated string in a read-only map value
+                               PtrToFunc,             // callback subprogram (bpf_loop, for_each_map_elem)
+                               PtrToStackOrNull,      // callback context
+                               PtrToAllocMem,         // a ringbuf_reserve record (released by the call)
+                               ConstAllocSizeOrZero };  // the size of the record ringbuf_reserve returns
+enum class RetKind : uint8_t { Integer, Void, PtrToMapValueOrNull, PtrToMemOrNull,
+                               PtrToAllocMemOrNull };  // ringbuf_reserve: a record to submit or discard
 
 struct HelperProto {
   RetKind ret = RetKind::Integer;

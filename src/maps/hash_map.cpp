@@ -16,6 +16,8 @@ namespace bpfkit::maps {
 namespace {
 constexpr size_t kMaxLocks = 256;
 constexpr int kLruSample = 8;  // elements compared per eviction
+constexpr size_t kSlabNodes = 64;
+constexpr int kUnlockedTries = 4;
 }  // namespace
 
 HashMap::HashMap(MapSpec spec) : Map(std::move(spec)) {
@@ -25,53 +27,105 @@ HashMap::HashMap(MapSpec spec) : Map(std::move(spec)) {
   elem_size_ = round_up8(value_size());
   node_size_ = sizeof(Node) + key_stride_ + elem_size_ * (percpu_ ? possible_cpus() : 1);
   seed_ = (flags() & BPF_F_ZERO_SEED) ? 0 : std::random_device{}();
-  buckets_.assign(std::bit_ceil(static_cast<size_t>(max_entries())), nullptr);
-  size_t nlocks = std::min(buckets_.size(), kMaxLocks);
+  nbuckets_ = std::bit_ceil(static_cast<size_t>(max_entries()));
+  buckets_ = std::make_unique<std::atomic<Node*>[]>(nbuckets_);  // value-initialised: nullptr
+  size_t nlocks = std::min(nbuckets_, kMaxLocks);
   locks_storage_ = std::make_unique<std::mutex[]>(nlocks);
   locks_ = std::span<std::mutex>(locks_storage_.get(), nlocks);
+  seqs_ = std::make_unique<std::atomic<uint32_t>[]>(nlocks);
+  // Nodes are 8-aligned: the key and values that follow them must be.
+  node_size_ = (node_size_ + alignof(Node) - 1) & ~(alignof(Node) - 1);
 }
 
 HashMap::~HashMap() {
-  for (uint8_t* chunk : chunks_) {
-    reinterpret_cast<Node*>(chunk)->~Node();
-    delete[] chunk;
-  }
+  // Nodes hold only atomics of trivial types: the slabs are freed without destructors.
+  for (uint8_t* chunk : chunks_) ::operator delete[](chunk, std::align_val_t{alignof(Node)});
+}
+
+void HashMap::begin_change(size_t bucket) {
+  auto& seq = seq_of(bucket);
+  seq.store(seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+}
+
+void HashMap::end_change(size_t bucket) {
+  auto& seq = seq_of(bucket);
+  seq.store(seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
 uint64_t HashMap::hash_key(const void* key) const { return hash_bytes(key, key_size(), seed_); }
 
 HashMap::Node* HashMap::find(size_t bucket, uint64_t hash, const void* key) const {
-  for (Node* n = buckets_[bucket]; n != nullptr; n = n->next) {
-    if (n->hash == hash && std::memcmp(key_of(n), key, key_size()) == 0) return n;
+  for (Node* n = buckets_[bucket].load(std::memory_order_relaxed); n != nullptr;
+       n = n->next.load(std::memory_order_relaxed)) {
+    if (n->hash.load(std::memory_order_relaxed) == hash && std::memcmp(key_of(n), key, key_size()) == 0) return n;
   }
   return nullptr;
+}
+
+HashMap::Node* HashMap::find_unlocked(size_t bucket, uint64_t hash, const void* key, bool* ok) {
+  auto& seq = seq_of(bucket);
+  uint32_t before = seq.load(std::memory_order_acquire);
+  *ok = false;
+  if (before & 1) return nullptr;
+  Node* found = nullptr;
+  // A chain is never longer than the map; a walk that strays (through a node
+  // reused meanwhile) is cut short and retried.
+  size_t budget = count_.load(std::memory_order_relaxed) + 2;
+  for (Node* n = buckets_[bucket].load(std::memory_order_acquire); n != nullptr;
+       n = n->next.load(std::memory_order_acquire)) {
+    if (budget-- == 0) return nullptr;
+    if (n->hash.load(std::memory_order_relaxed) == hash && std::memcmp(key_of(n), key, key_size()) == 0) {
+      found = n;
+      break;
+    }
+  }
+  std::atomic_thread_fence(std::memory_order_acquire);
+  *ok = seq.load(std::memory_order_relaxed) == before;
+  return *ok ? found : nullptr;
 }
 
 HashMap::Node* HashMap::alloc_node() {
   std::lock_guard guard(alloc_mu_);
   if (free_list_ != nullptr) {
     Node* n = free_list_;
-    free_list_ = n->next;
+    free_list_ = n->next.load(std::memory_order_relaxed);
     return n;
   }
-  auto* chunk = new uint8_t[node_size_];
-  chunks_.push_back(chunk);
-  return new (chunk) Node{nullptr, 0, {0}};
+  if (slab_left_ == 0) {
+    size_t nodes = std::min<size_t>(kSlabNodes, max_entries());
+    slab_next_ = static_cast<uint8_t*>(::operator new[](node_size_ * nodes, std::align_val_t{alignof(Node)}));
+    chunks_.push_back(slab_next_);
+    slab_left_ = nodes;
+  }
+  uint8_t* at = slab_next_;
+  slab_next_ += node_size_;
+  --slab_left_;
+  return new (at) Node{{nullptr}, {0}, {0}};
 }
 
 void HashMap::free_node(Node* n) {
   std::lock_guard guard(alloc_mu_);
-  n->next = free_list_;
+  n->next.store(free_list_, std::memory_order_relaxed);
   free_list_ = n;
 }
 
 void* HashMap::lookup(const void* key) {
   uint64_t h = hash_key(key);
   size_t b = bucket_of(h);
-  std::lock_guard guard(lock_of(b));
-  Node* n = find(b, h, key);
+  Node* n = nullptr;
+  bool ok = false;
+  for (int i = 0; i < kUnlockedTries && !ok; ++i) n = find_unlocked(b, h, key, &ok);
+  if (!ok) {
+    std::lock_guard guard(lock_of(b));  // writers keep getting in the way: wait for them
+    n = find(b, h, key);
+  }
   if (n == nullptr) return nullptr;
-  if (lru_) n->last_used.store(clock_.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
+  if (lru_) {
+    // Lookups read the clock (updates advance it): recently used without a shared write per lookup.
+    uint64_t now = clock_.load(std::memory_order_relaxed);
+    if (n->last_used.load(std::memory_order_relaxed) != now) n->last_used.store(now, std::memory_order_relaxed);
+  }
   return value_of(n, percpu_ ? current_cpu() : 0);
 }
 
@@ -122,18 +176,20 @@ int HashMap::update_impl(const void* key, const void* value, uint64_t flags, boo
       continue;  // the key may have appeared meanwhile: look again
     }
     Node* n = alloc_node();
-    n->hash = h;
+    n->hash.store(h, std::memory_order_relaxed);
     std::memcpy(key_of(n), key, key_size());
     write_value(n, value, all_cpus, true);
     n->last_used.store(clock_.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
-    n->next = buckets_[b];
-    buckets_[b] = n;
+    n->next.store(buckets_[b].load(std::memory_order_relaxed), std::memory_order_relaxed);
+    begin_change(b);
+    buckets_[b].store(n, std::memory_order_release);
+    end_change(b);
     return 0;
   }
 }
 
 bool HashMap::evict_one() {
-  const size_t nb = buckets_.size();
+  const size_t nb = nbuckets_;
   size_t start = evict_cursor_.load(std::memory_order_relaxed);
   Node* best = nullptr;
   size_t best_bucket = 0;
@@ -143,7 +199,8 @@ bool HashMap::evict_one() {
   for (; i < nb && sampled < kLruSample; ++i) {
     size_t b = (start + i) & (nb - 1);
     std::lock_guard guard(lock_of(b));
-    for (Node* n = buckets_[b]; n != nullptr; n = n->next) {
+    for (Node* n = buckets_[b].load(std::memory_order_relaxed); n != nullptr;
+         n = n->next.load(std::memory_order_relaxed)) {
       ++sampled;
       uint64_t stamp = n->last_used.load(std::memory_order_relaxed);
       if (stamp < best_stamp) {
@@ -157,9 +214,11 @@ bool HashMap::evict_one() {
   if (best == nullptr) return false;
   std::lock_guard guard(lock_of(best_bucket));
   // It may have been deleted (and reused) since we looked: unlink only if still there.
-  for (Node** link = &buckets_[best_bucket]; *link != nullptr; link = &(*link)->next) {
-    if (*link == best) {
-      *link = best->next;
+  for (std::atomic<Node*>* link = &buckets_[best_bucket]; link->load() != nullptr; link = &link->load()->next) {
+    if (link->load() == best) {
+      begin_change(best_bucket);
+      link->store(best->next.load(std::memory_order_relaxed), std::memory_order_release);
+      end_change(best_bucket);
       count_.fetch_sub(1, std::memory_order_relaxed);
       free_node(best);
       return true;
@@ -180,10 +239,12 @@ int HashMap::delete_elem(const void* key) {
   uint64_t h = hash_key(key);
   size_t b = bucket_of(h);
   std::lock_guard guard(lock_of(b));
-  for (Node** link = &buckets_[b]; *link != nullptr; link = &(*link)->next) {
-    Node* n = *link;
-    if (n->hash == h && std::memcmp(key_of(n), key, key_size()) == 0) {
-      *link = n->next;
+  for (std::atomic<Node*>* link = &buckets_[b]; link->load() != nullptr; link = &link->load()->next) {
+    Node* n = link->load();
+    if (n->hash.load() == h && std::memcmp(key_of(n), key, key_size()) == 0) {
+      begin_change(b);
+      link->store(n->next.load(std::memory_order_relaxed), std::memory_order_release);
+      end_change(b);
       count_.fetch_sub(1, std::memory_order_relaxed);
       free_node(n);
       return 0;
@@ -196,11 +257,13 @@ int HashMap::lookup_and_delete_user_impl(const void* key, void* value) {
   uint64_t h = hash_key(key);
   size_t b = bucket_of(h);
   std::lock_guard guard(lock_of(b));
-  for (Node** link = &buckets_[b]; *link != nullptr; link = &(*link)->next) {
-    Node* n = *link;
-    if (n->hash == h && std::memcmp(key_of(n), key, key_size()) == 0) {
+  for (std::atomic<Node*>* link = &buckets_[b]; link->load() != nullptr; link = &link->load()->next) {
+    Node* n = link->load();
+    if (n->hash.load() == h && std::memcmp(key_of(n), key, key_size()) == 0) {
       std::memcpy(value, value_of(n, 0), percpu_ ? elem_size_ * possible_cpus() : value_size());
-      *link = n->next;
+      begin_change(b);
+      link->store(n->next.load(std::memory_order_relaxed), std::memory_order_release);
+      end_change(b);
       count_.fetch_sub(1, std::memory_order_relaxed);
       free_node(n);
       return 0;
@@ -217,16 +280,16 @@ int HashMap::get_next_key(const void* key, void* next_key) {
     std::lock_guard guard(lock_of(b));
     // A key that is not in the map restarts from the first, as the kernel does.
     if (Node* n = find(b, h, key)) {
-      if (n->next != nullptr) {
-        std::memcpy(next_key, key_of(n->next), key_size());
+      if (Node* next = n->next.load()) {
+        std::memcpy(next_key, key_of(next), key_size());
         return 0;
       }
       start = b + 1;
     }
   }
-  for (size_t b = start; b < buckets_.size(); ++b) {
+  for (size_t b = start; b < nbuckets_; ++b) {
     std::lock_guard guard(lock_of(b));
-    if (Node* n = buckets_[b]) {
+    if (Node* n = buckets_[b].load()) {
       std::memcpy(next_key, key_of(n), key_size());
       return 0;
     }

@@ -1,7 +1,10 @@
 // BPF_MAP_TYPE_HASH, PERCPU_HASH, LRU_HASH and LRU_PERCPU_HASH.
 //
-// Buckets of singly linked elements, guarded by striped mutexes (the kernel
-// locks per bucket too). Element memory is never returned to the system while
+// Buckets of singly linked elements. Writers take a striped mutex (the kernel
+// locks per bucket too); lookup() takes no lock: it walks the chain and then checks
+// the stripe's sequence count, which every change to a chain bumps, retrying when
+// a writer got in the way (an element deleted and reused elsewhere mid-walk is
+// what the kernel's nulls-terminated lists detect; the count does it here). Element memory is never returned to the system while
 // the map lives: a deleted element goes to a free list and is reused, so a
 // pointer from lookup() stays valid memory (the kernel's preallocated maps give
 // the same guarantee; its RCU is what makes the old value readable, here the
@@ -43,8 +46,8 @@ class HashMap : public Map {
 
  private:
   struct Node {
-    Node* next;
-    uint64_t hash;
+    std::atomic<Node*> next;
+    std::atomic<uint64_t> hash;
     std::atomic<uint64_t> last_used;
     // followed by the key (padded to 8) and the value area
   };
@@ -54,9 +57,15 @@ class HashMap : public Map {
     return key_of(n) + key_stride_ + (percpu_ ? elem_size_ * cpu : 0);
   }
   uint64_t hash_key(const void* key) const;
-  size_t bucket_of(uint64_t hash) const { return hash & (buckets_.size() - 1); }
+  size_t bucket_of(uint64_t hash) const { return hash & (nbuckets_ - 1); }
   std::mutex& lock_of(size_t bucket) { return locks_[bucket & (locks_.size() - 1)]; }  // both powers of 2
+  std::atomic<uint32_t>& seq_of(size_t bucket) { return seqs_[bucket & (locks_.size() - 1)]; }
+  // Around a change to a bucket's chain, with its lock held: the count is odd meanwhile.
+  void begin_change(size_t bucket);
+  void end_change(size_t bucket);
   Node* find(size_t bucket, uint64_t hash, const void* key) const;
+  // Lock-free find; nullptr with *ok = false when a writer interfered.
+  Node* find_unlocked(size_t bucket, uint64_t hash, const void* key, bool* ok);
   Node* alloc_node();
   void free_node(Node* n);
   // Evicts one element (LRU maps); false when none could be found.
@@ -71,15 +80,19 @@ class HashMap : public Map {
   size_t elem_size_;
   size_t node_size_;
   uint64_t seed_;
-  std::vector<Node*> buckets_;
+  size_t nbuckets_;
+  std::unique_ptr<std::atomic<Node*>[]> buckets_;
   std::unique_ptr<std::mutex[]> locks_storage_;
   std::span<std::mutex> locks_;
+  std::unique_ptr<std::atomic<uint32_t>[]> seqs_;  // one per lock stripe
   std::atomic<uint32_t> count_{0};
   std::atomic<uint64_t> clock_{0};
   std::atomic<size_t> evict_cursor_{0};
 
-  std::mutex alloc_mu_;  // guards the two below
-  std::vector<uint8_t*> chunks_;
+  std::mutex alloc_mu_;  // guards the four below
+  std::vector<uint8_t*> chunks_;  // slabs of nodes, for locality; freed with the map
+  uint8_t* slab_next_ = nullptr;
+  size_t slab_left_ = 0;
   Node* free_list_ = nullptr;
 };
 

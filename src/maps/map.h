@@ -29,6 +29,7 @@ struct MapSpec {
   uint32_t flags = 0;        // BPF_F_* map_flags
   uint64_t map_extra = 0;    // bloom filter: number of hash functions in bits 0-3
   std::string name;
+  std::shared_ptr<const MapSpec> inner;  // map-in-map: the inner template (ignored by other types)
 };
 
 // A spec the kernel would refuse. kernel_errno() is what BPF_MAP_CREATE returns

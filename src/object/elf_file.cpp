@@ -65,7 +65,7 @@ ElfFile ElfFile::parse(std::vector<uint8_t> bytes) {
     data_of(h, i);  // validates bounds once, up front
     f.sections_.push_back({i, i == 0 ? "" : read_name(strtab, strhdr.sh_offset, h.sh_name), h.sh_type, h.sh_flags,
                            h.sh_offset, h.sh_type == SHT_NOBITS ? 0 : h.sh_size, h.sh_link, h.sh_info,
-                           h.sh_entsize});
+                           h.sh_entsize, h.sh_type == SHT_NOBITS ? h.sh_size : 0});
   }
   return f;
 }
@@ -93,6 +93,23 @@ std::vector<ElfSymbol> ElfFile::symbols() const {
       out.push_back({read_name(strtab, strs.offset, sym.st_name), uint8_t(ELF64_ST_TYPE(sym.st_info)),
                      uint8_t(ELF64_ST_BIND(sym.st_info)), sym.st_shndx, sym.st_value, sym.st_size});
     }
+  }
+  return out;
+}
+
+std::vector<ElfRelocation> ElfFile::relocations(const ElfSection& s) const {
+  std::vector<ElfRelocation> out;
+  if (s.type != SHT_REL && s.type != SHT_RELA) return out;
+  const uint64_t entry = s.type == SHT_REL ? sizeof(Elf64_Rel) : sizeof(Elf64_Rela);
+  if (s.size % entry != 0)
+    throw ElfError(s.offset, "relocation section '" + s.name + "' size " + std::to_string(s.size) +
+                                 " is not a multiple of " + std::to_string(entry));
+  auto data = section_data(s);
+  for (uint64_t off = 0; off < data.size(); off += entry) {
+    auto r = read_at<Elf64_Rel>(data, off, "relocation");
+    int64_t addend = 0;
+    if (s.type == SHT_RELA) addend = read_at<Elf64_Rela>(data, off, "relocation").r_addend;
+    out.push_back({r.r_offset, uint32_t(ELF64_R_SYM(r.r_info)), uint32_t(ELF64_R_TYPE(r.r_info)), addend});
   }
   return out;
 }

@@ -33,6 +33,15 @@ struct ElfSection {
   uint64_t size = 0;
   uint32_t link = 0, info = 0;
   uint64_t entsize = 0;
+  uint64_t nobits_size = 0;  // SHT_NOBITS (.bss): its size in memory (`size` is 0: no bytes in the file)
+};
+
+// One entry of a SHT_REL (addend 0) or SHT_RELA section.
+struct ElfRelocation {
+  uint64_t offset = 0;  // byte offset in the section the relocations apply to
+  uint32_t symbol = 0;  // index into symbols()
+  uint32_t type = 0;    // R_BPF_*
+  int64_t addend = 0;
 };
 
 struct ElfSymbol {
@@ -53,6 +62,9 @@ class ElfFile {
   const ElfSection* find_section(const std::string& name) const;
   std::span<const uint8_t> section_data(const ElfSection& s) const;
   std::vector<ElfSymbol> symbols() const;  // from .symtab; empty when there is none
+  // The entries of a SHT_REL or SHT_RELA section; ElfError when its size is not a
+  // whole number of entries.
+  std::vector<ElfRelocation> relocations(const ElfSection& s) const;
   // Executable sections (SHF_EXECINSTR with data): where BPF programs live.
   std::vector<const ElfSection*> program_sections() const;
 

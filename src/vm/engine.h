@@ -34,14 +34,19 @@ class RuntimeError : public Error {
 // A decoded program ready to run: raw slots plus typed instructions.
 class Program {
  public:
-  explicit Program(std::vector<isa::RawInsn> raw)
-      : raw_(std::move(raw)), insns_(isa::decode_program(raw_)) {}
+  // `callbacks` names extra subprogram starts: the targets of lddw func that a loader
+  // rewrote into plain immediates. Throws isa::DecodeError for one that is no instruction.
+  explicit Program(std::vector<isa::RawInsn> raw, std::vector<uint32_t> callbacks = {});
   const std::vector<isa::RawInsn>& raw() const { return raw_; }
   const std::vector<isa::DecodedInsn>& insns() const { return insns_; }
+  // Where subprograms start, sorted: bpf-to-bpf call targets, lddw func targets and
+  // `callbacks`. These are the only slots ExecEnv::call_subprogram accepts.
+  const std::vector<uint32_t>& subprograms() const { return subprograms_; }
 
  private:
   std::vector<isa::RawInsn> raw_;
   std::vector<isa::DecodedInsn> insns_;
+  std::vector<uint32_t> subprograms_;
 };
 
 struct EngineOptions {

@@ -4,6 +4,10 @@
 
 #include <atomic>
 #include <mutex>
+#include <string>
+
+#include "vm/callback_scope.h"
+#include "vm/run_errors.h"
 
 namespace bpfkit::vm {
 namespace {
@@ -30,10 +34,28 @@ class Interpreter final : public Engine {
       if (d.codes[i] == interp::Code::CALL_HELPER) helper_slots_.push_back(uint32_t(i));
     }
     ops_ = std::move(d.ops);
+    callbacks_.assign(ops_.size(), false);
+    for (uint32_t slot : program.subprograms()) callbacks_[slot] = true;
   }
 
   uint64_t run(uint64_t r1, uint64_t r2, core::ExecEnv& env) override {
-    const interp::RunArgs args{r1, r2, &env, options_.budget, helper_cache(env.helpers)};
+    alignas(16) uint8_t stack[kStackSize * kMaxFrames];
+    interp::RunContext ctx;
+    interp::RunArgs args;
+    ctx.ops = ops_.data();
+    ctx.args = &args;
+    ctx.callbacks = &callbacks_;
+    ctx.checked = options_.checked;
+    ctx.stack_top = uint64_t(stack) + sizeof stack;
+    ctx.budget = options_.budget;
+    args.r[0] = r1;
+    args.r[1] = r2;
+    args.env = &env;
+    args.budget = options_.budget;
+    args.helpers = helper_cache(env.helpers);
+    args.ctx = &ctx;
+    args.stack_lo = ctx.stack_top - kStackSize;
+    const CallbackScope scope(env, &interp::call_subprogram, &ctx);
     return options_.checked ? interp::run_ops<true>(ops_.data(), &args, nullptr)
                             : interp::run_ops<false>(ops_.data(), &args, nullptr);
   }
@@ -72,12 +94,64 @@ class Interpreter final : public Engine {
   EngineOptions options_;
   std::vector<interp::Op> ops_;
   std::vector<uint32_t> helper_slots_;
+  std::vector<bool> callbacks_;  // by slot: a subprogram starts there
   std::atomic<const HelperCache*> cache_{nullptr};
   std::mutex mu_;
   std::vector<std::unique_ptr<HelperCache>> caches_;  // kept for the engine's life: runs may hold them
 };
 
 }  // namespace
+
+namespace interp {
+
+uint64_t call_subprogram(core::ExecEnv* env, size_t slot, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+                         uint64_t r5) {
+  RunContext& ctx = *static_cast<RunContext*>(env->engine);
+  try {
+    if (ctx.failed) {  // an earlier callback failed: the run is over
+      env->abort = true;
+      return 0;
+    }
+    // Refusals name the helper call that asked (the run fails there, with this reason).
+    std::string refusal;
+    if (slot >= ctx.callbacks->size() || !(*ctx.callbacks)[slot])
+      refusal = run_errors::not_a_subprogram(slot);
+    else if (ctx.depth + 1 >= kMaxFrames)
+      refusal = run_errors::call_depth_exceeded();
+    else if (ctx.checked && ctx.budget == 0)
+      refusal = run_errors::budget_exhausted(ctx.args->budget);
+    if (!refusal.empty()) {
+      env->abort = true;
+      env->abort_reason = std::move(refusal);
+      return 0;
+    }
+    if (ctx.checked) --ctx.budget;  // a callback costs what a call does
+    // The callback's own helper calls move these; its caller's helper may call again.
+    const size_t depth = ctx.depth;
+    const uint64_t stack_lo = ctx.stack_lo;
+    RunArgs args = *ctx.args;
+    args.r[0] = r1, args.r[1] = r2, args.r[2] = r3, args.r[3] = r4, args.r[4] = r5;
+    args.entry = uint32_t(slot);
+    args.depth = depth + 1;
+    args.stack_lo = stack_lo - kStackSize;
+    uint64_t r0 = 0;
+    try {
+      r0 = ctx.checked ? run_ops<true>(ctx.ops, &args, nullptr) : run_ops<false>(ctx.ops, &args, nullptr);
+    } catch (const RuntimeError& e) {
+      // Kept for the run to rethrow once the helper returns: helpers must not see exceptions.
+      if (!ctx.failed) ctx.failed.emplace(e);
+      env->abort = true;
+    }
+    ctx.depth = depth;
+    ctx.stack_lo = stack_lo;
+    return r0;
+  } catch (...) {  // out of memory for a message
+    env->abort = true;
+    return 0;
+  }
+}
+
+}  // namespace interp
 
 std::unique_ptr<Engine> make_interpreter(const Program& program, EngineOptions options) {
   return std::make_unique<Interpreter>(program, options);

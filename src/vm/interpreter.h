@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/exec_env.h"
@@ -81,16 +82,45 @@ struct Decoded {
 // programs no engine can run (e.g. writes to the read-only r10).
 Decoded predecode(const Program& program);
 
+struct RunArgs;
+
+// One run of the program, as helpers calling back into it see it (ExecEnv::engine
+// points here during Engine::run). The loop publishes where it is before each
+// helper call, so that a callback gets the next frame down and the rest of the budget.
+struct RunContext {
+  const Op* ops = nullptr;
+  const RunArgs* args = nullptr;
+  const std::vector<bool>* callbacks = nullptr;  // by slot: a subprogram starts there
+  bool checked = false;
+  uint64_t stack_top = 0;  // r10 of the outermost frame; the area holds kMaxFrames frames below it
+  // At the latest helper call: the calling frame's bottom and depth, and the budget left.
+  uint64_t stack_lo = 0;
+  size_t depth = 0;
+  uint64_t budget = 0;
+  // The first error a callback stopped with: the run rethrows it when the helper returns.
+  // (An optional, not an exception_ptr, whose destructor each run would call out of line.)
+  std::optional<RuntimeError> failed;
+};
+
 // Per-run inputs and the state a run needs beyond its registers.
 struct RunArgs {
-  uint64_t r1 = 0;
-  uint64_t r2 = 0;
+  uint64_t r[5] = {};  // r1..r5 at entry (the main function gets r1 and r2)
   core::ExecEnv* env = nullptr;
-  uint64_t budget = 0;  // checked mode: backward jumps plus calls allowed
+  uint64_t budget = 0;  // checked mode: backward jumps plus calls allowed (the total, for messages)
   // The function of the helper each `call` slot names, resolved in env->helpers
   // (null: look it up); null altogether when there is no cache.
   const core::HelperFn* helpers = nullptr;
+  RunContext* ctx = nullptr;
+  // Where the code starts: slot, frame depth and that frame's bottom (0, 0 and the
+  // outermost frame for the main function; the budget comes from ctx->budget).
+  uint32_t entry = 0;
+  size_t depth = 0;
+  uint64_t stack_lo = 0;
 };
+
+// ExecEnv::call_subprogram while the interpreter runs. Never throws.
+uint64_t call_subprogram(core::ExecEnv* env, size_t slot, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+                         uint64_t r5);
 
 // The threaded loop. With ops == nullptr it returns nothing and stores the
 // table of handler addresses (indexed by Code) into *labels.

@@ -92,20 +92,21 @@ uint64_t run_ops(const Op* ops, const RunArgs* args, const void* const** labels)
   }
 
   core::ExecEnv& env = *args->env;
+  RunContext& ctx = *args->ctx;
   const core::HelperFn* const helpers = args->helpers;
-  alignas(16) uint8_t stack[kStackSize * kMaxFrames];
   Frame frames[kMaxFrames];
   uint64_t reg[isa::kRegCount] = {};
-  const uint64_t stack_top = uint64_t(stack) + sizeof stack;
-  uint64_t stack_lo = stack_top - kStackSize;  // bottom of the current frame
-  size_t depth = 0;                            // frames below the outermost
-  uint64_t budget = args->budget;
+  // The stack area belongs to the run; a callback starts one frame below its caller's.
+  const uint64_t stack_top = ctx.stack_top;
+  uint64_t stack_lo = args->stack_lo;  // bottom of the current frame
+  const size_t base_depth = args->depth;
+  size_t depth = base_depth;  // frames below the outermost
+  uint64_t budget = ctx.budget;
   // Unverified programs may read stack they never wrote: give them zeros, not host data.
   if constexpr (Checked) std::memset(reinterpret_cast<void*>(stack_lo), 0, kStackSize);
-  reg[1] = args->r1;
-  reg[2] = args->r2;
-  reg[10] = stack_top;
-  const Op* pc = ops;
+  for (int i = 0; i < 5; ++i) reg[1 + i] = args->r[i];
+  reg[10] = stack_lo + kStackSize;
+  const Op* pc = ops + args->entry;
 
 #define R(i) reg[i]
 #define DISPATCH() goto *pc->handler
@@ -138,6 +139,13 @@ uint64_t run_ops(const Op* ops, const RunArgs* args, const void* const** labels)
     }                                                                         \
   } while (0)
 #define ADDR(base) (R(base) + uint64_t(int64_t(pc->off)))
+// Before a helper call: where a callback it makes would start.
+#define PUBLISH()                                 \
+  do {                                            \
+    ctx.stack_lo = stack_lo;                      \
+    ctx.depth = depth;                            \
+    if constexpr (Checked) ctx.budget = budget;   \
+  } while (0)
 
   DISPATCH();
 
@@ -316,6 +324,7 @@ CALL_LOCAL:
 
 CALL_HELPER:
   if constexpr (Checked) SPEND();
+  PUBLISH();
   if (const core::HelperFn fn = helpers ? helpers[pc - ops] : nullptr) [[likely]]
     R(0) = fn(R(1), R(2), R(3), R(4), R(5), &env);
   else
@@ -323,9 +332,12 @@ CALL_HELPER:
   goto after_helper;
 CALLX:
   if constexpr (Checked) SPEND();
+  PUBLISH();
   R(0) = call_helper(ops, pc, env, R(pc->src), reg, pc->src);
 after_helper:
+  if constexpr (Checked) budget = ctx.budget;  // callbacks spent some
   if (env.abort) [[unlikely]] {
+    if (ctx.failed) throw RuntimeError(*ctx.failed);  // a callback's error, at its instruction
     if (!env.abort_reason.empty()) fail(ops, pc, env.abort_reason);
     return 0;
   }
@@ -334,7 +346,10 @@ CALL_KFUNC:
   fail(ops, pc, run_errors::kfunc_unavailable(pc->imm));
 
 EXIT:
-  if (depth == 0) return R(0);
+  if (depth == base_depth) {
+    if constexpr (Checked) ctx.budget = budget;  // what a callback leaves to its caller
+    return R(0);
+  }
   --depth;
   R(6) = frames[depth].saved[0];
   R(7) = frames[depth].saved[1];
@@ -355,6 +370,7 @@ FELL_OFF:
 #undef TAKEN
 #undef CHECK
 #undef ADDR
+#undef PUBLISH
 }
 
 template uint64_t run_ops<false>(const Op*, const RunArgs*, const void* const**);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "vm/callback_scope.h"
 #include "vm/jit_memory.h"
 #include "vm/jit_state.h"
 
@@ -30,6 +31,22 @@ struct HelperBinding {
   std::vector<core::HelperFn> fns;
 };
 
+class JitEngine;
+
+// One run, as ExecEnv::engine shows it to call_subprogram.
+struct JitRun {
+  const JitEngine* engine;
+  jit::RunState* state;
+  // The first error a callback stopped with (the run reports it in place of the abort
+  // that it causes in the helper's caller): the RunState's error fields, copied.
+  bool failed = false;
+  uint32_t error_kind = 0, error_slot = 0, error_site = 0, error_fault = 0;
+  uint64_t error_value = 0;
+};
+
+uint64_t jit_call_subprogram(core::ExecEnv* env, size_t slot, uint64_t r1, uint64_t r2, uint64_t r3,
+                             uint64_t r4, uint64_t r5);
+
 class JitEngine final : public Engine {
  public:
   JitEngine(const Program& program, EngineOptions options, jit::CodegenOptions codegen)
@@ -40,6 +57,11 @@ class JitEngine final : public Engine {
     sites_ = std::move(compiled.sites);
     memory_ = jit::ExecutableMemory(compiled.code);
     entry_ = reinterpret_cast<jit::EntryFn>(const_cast<uint8_t*>(memory_.data()));
+    for (const auto& [slot, offset] : compiled.subprogram_offsets)
+      subprograms_.emplace_back(slot, memory_.data() + offset);
+    if (!subprograms_.empty())
+      callback_entry_ =
+          reinterpret_cast<jit::CallbackEntryFn>(const_cast<uint8_t*>(memory_.data() + compiled.callback_entry));
   }
 
   uint64_t run(uint64_t r1, uint64_t r2, core::ExecEnv& env) override {
@@ -51,9 +73,65 @@ class JitEngine final : public Engine {
     state.budget = options_.budget;
     state.error_kind = uint32_t(ErrorKind::None);
     state.read_len = state.write_len = 0;
+    state.callback_rsp = 0;
+    JitRun run{this, &state};
+    const CallbackScope scope(env, &jit_call_subprogram, &run);
     const uint64_t r0 = entry_(r1, r2, &state);
-    if (state.error_kind != uint32_t(ErrorKind::None)) [[unlikely]]
+    if (state.error_kind != uint32_t(ErrorKind::None)) [[unlikely]] {
+      if (run.failed) {  // report the callback's error where it happened
+        state.error_kind = run.error_kind;
+        state.error_slot = run.error_slot;
+        state.error_site = run.error_site;
+        state.error_fault = run.error_fault;
+        state.error_value = run.error_value;
+      }
       return fail(state, env);
+    }
+    return r0;
+  }
+
+  // Runs the subprogram at `slot` for a helper; see ExecEnv::call_subprogram. Never throws.
+  uint64_t call_subprogram(JitRun& run, core::ExecEnv& env, size_t slot, const uint64_t (&args)[5]) const {
+    jit::RunState& state = *run.state;
+    if (run.failed) {  // an earlier callback failed: the run is over
+      env.abort = true;
+      return 0;
+    }
+    auto it = std::lower_bound(subprograms_.begin(), subprograms_.end(), slot,
+                               [](const auto& entry, size_t s) { return entry.first < s; });
+    // Refusals name the helper call that asked (the run fails there, with this reason).
+    std::string refusal;
+    if (it == subprograms_.end() || it->first != slot)
+      refusal = run_errors::not_a_subprogram(slot);
+    else if (state.helper_frame < state.call_limit)
+      refusal = run_errors::call_depth_exceeded();
+    else if (options_.checked && state.budget == 0)
+      refusal = run_errors::budget_exhausted(options_.budget);
+    if (!refusal.empty()) {
+      env.abort = true;
+      env.abort_reason = std::move(refusal);
+      return 0;
+    }
+    if (options_.checked) --state.budget;  // a callback costs what a call does
+    // The callback's own helper calls overwrite it; its caller's helper may call again.
+    const uint64_t frame = state.helper_frame;
+    const jit::CallbackCall call{&state, frame, it->second};
+    const uint64_t r0 = callback_entry_(args[0], args[1], args[2], args[3], args[4], &call);
+    state.helper_frame = frame;
+    if (state.error_kind != uint32_t(ErrorKind::None)) {
+      if (!run.failed) {
+        run.failed = true;
+        run.error_kind = state.error_kind;
+        run.error_slot = state.error_slot;
+        run.error_site = state.error_site;
+        run.error_fault = state.error_fault;
+        run.error_value = state.error_value;
+      }
+      // The helper's caller checks env.abort when the helper returns, then reports the error above.
+      state.error_kind = uint32_t(ErrorKind::None);
+      env.abort = true;
+      return 0;
+    }
     return r0;
   }
 
@@ -136,11 +214,24 @@ class JitEngine final : public Engine {
   std::vector<jit::AccessSite> sites_;
   jit::ExecutableMemory memory_;
   jit::EntryFn entry_ = nullptr;
+  std::vector<std::pair<uint32_t, const void*>> subprograms_;  // start slot -> function code, sorted
+  jit::CallbackEntryFn callback_entry_ = nullptr;
 
   std::atomic<const HelperBinding*> last_binding_{nullptr};
   std::mutex bindings_mu_;
   std::vector<std::unique_ptr<HelperBinding>> bindings_;
 };
+
+uint64_t jit_call_subprogram(core::ExecEnv* env, size_t slot, uint64_t r1, uint64_t r2, uint64_t r3,
+                             uint64_t r4, uint64_t r5) {
+  JitRun& run = *static_cast<JitRun*>(env->engine);
+  try {
+    return run.engine->call_subprogram(run, *env, slot, {r1, r2, r3, r4, r5});
+  } catch (...) {  // out of memory for a message: helpers called from JIT code must not see exceptions
+    env->abort = true;
+    return 0;
+  }
+}
 
 }  // namespace
 

@@ -145,6 +145,8 @@ class Codegen {
 
   std::vector<int32_t> helper_ids;
   std::vector<AccessSite> sites;  // rebuilt by every emission
+  std::vector<std::pair<uint32_t, uint32_t>> subprogram_offsets;  // by the last emission
+  size_t callback_entry = 0;
 
  private:
   struct ColdCheck {
@@ -161,6 +163,8 @@ class Codegen {
   void zero_frame();
   void instruction(uint32_t slot, const isa::Instruction& insn);
   void out_of_line_code();
+  void callback_trampoline();
+  void error_exit_to_callback();
 
   void alu(const isa::Alu& a);
   void alu_imm(const isa::Alu& a);
@@ -197,6 +201,9 @@ class Codegen {
   std::vector<bool> is_function_;  // slot starts a function (main program or call target); size slots_ + 1
   std::map<int32_t, uint32_t> helper_index_;
   bool has_local_calls_ = false;
+  // Helpers may call subprograms back (ExecEnv::call_subprogram): helper calls record r10,
+  // functions that call helpers get frames, and the depth limit is tracked.
+  std::vector<uint32_t> subprograms_;
   bool needs_loader_ = false;
   std::vector<Function> functions_;
   std::vector<uint32_t> function_of_;  // slot -> index in functions_
@@ -219,6 +226,7 @@ class Codegen {
   std::vector<Label> slot_labels_;  // body of each slot; [slots_]: ran past the end
   std::vector<Label> function_labels_;
   Label error_exit_, check_stub_;
+  Label trampoline_, trampoline_return_, callback_error_;
   bool check_stub_used_ = false;
   std::map<ErrorKind, Label> kind_stubs_;
   std::map<std::pair<ErrorKind, uint32_t>, Label> error_stubs_;
@@ -230,7 +238,10 @@ Codegen::Codegen(const Program& program, const CodegenOptions& options)
   by_slot_.assign(slots_, nullptr);
   is_function_.assign(slots_ + 1, false);
   is_function_[0] = true;
-  bool main_called = false;
+  subprograms_ = program.subprograms();
+  for (uint32_t s : subprograms_) is_function_[s] = true;
+  // A callback may enter at slot 0 too: then it is no longer only the entry point.
+  bool main_called = !subprograms_.empty() && subprograms_.front() == 0;
   for (const isa::DecodedInsn& d : program.insns()) {
     by_slot_[d.slot] = &d.insn;
     // r10 is the frame pointer the code derives frames from; the interpreter refuses the same.
@@ -238,10 +249,7 @@ Codegen::Codegen(const Program& program, const CodegenOptions& options)
       throw RuntimeError(d.slot, run_errors::frame_pointer_written());
     if (auto* c = std::get_if<isa::Call>(&d.insn)) {
       if (c->kind == isa::CallKind::Local) {
-        const size_t target = size_t(int64_t(d.slot) + 1 + c->imm);
-        is_function_[target] = true;
-        main_called |= target == 0;
-        has_local_calls_ = true;
+        has_local_calls_ = true;  // the target is among the subprograms
       } else if (c->kind == isa::CallKind::Helper && !helper_index_.count(c->imm)) {
         helper_index_[c->imm] = uint32_t(helper_ids.size());
         helper_ids.push_back(c->imm);
@@ -292,7 +300,8 @@ void Codegen::plan_frames() {
     for (uint8_t r : {0, 3, 4, 5, 6, 7, 8, 9})
       if (r < 6 || (reads_ & (1u << r))) zeroed_.push_back(r);
   }
-  needs_area_ = checked;
+  const bool callbacks = !subprograms_.empty();
+  needs_area_ = checked || callbacks;  // a callback's frame lies in the area, below its caller's
   bool any_calls = false;
   for (const Function& f : functions_) {
     needs_area_ |= f.reads_r10;
@@ -316,7 +325,7 @@ void Codegen::plan_frames() {
   for (uint8_t r : zeroed_) any_writes[r] = true;
   for (size_t i = 0; i < functions_.size(); ++i) {
     Function& f = functions_[i];
-    f.sets_frame = checked || f.reads_r10 || f.local_calls;
+    f.sets_frame = checked || f.reads_r10 || f.local_calls || (callbacks && f.other_calls);
     any_frame |= f.sets_frame;
     for (int r = 6; r <= 9; ++r) any_writes[r] |= f.writes[r];
     if (i == 0) continue;
@@ -351,6 +360,9 @@ std::vector<uint8_t> Codegen::emit(const std::vector<bool>& hints, std::vector<b
   for (size_t i = 0; i < functions_.size(); ++i) function_labels_.push_back(a.new_label());
   error_exit_ = a.new_label();
   check_stub_ = a.new_label();
+  trampoline_ = a.new_label();
+  trampoline_return_ = a.new_label();
+  callback_error_ = a.new_label();
 
   if (!tailored_) entry_stub(a.new_label());
   for (current_ = 0; current_ < functions_.size(); ++current_) {
@@ -378,11 +390,17 @@ std::vector<uint8_t> Codegen::emit(const std::vector<bool>& hints, std::vector<b
   } else if (may_fail_) {
     // Errors land here from any depth: the saved rsp drops every frame at once.
     a.bind(error_exit_);
+    error_exit_to_callback();
     a.mov(8, Reg::Rsp, STATE(saved_rsp));
     epilogue(functions_[0]);
   }
   out_of_line_code();
+  if (!subprograms_.empty()) callback_trampoline();
   std::vector<uint8_t> code = a.finish();
+  subprogram_offsets.clear();
+  for (uint32_t s : subprograms_)
+    subprogram_offsets.emplace_back(s, uint32_t(a.offset(function_labels_.at(function_index(s)))));
+  callback_entry = subprograms_.empty() ? 0 : a.offset(trampoline_);
   *next_hints = a.next_short_hints();
   a_ = nullptr;
   return code;
@@ -402,7 +420,7 @@ void Codegen::entry_stub(Label entry_return) {
     a.lea(Reg::R11, Mem{Reg::Rsp, kStackArea});
     a.mov(8, STATE(stack_top), Reg::R11);
   }
-  if (has_local_calls_) {
+  if (!subprograms_.empty()) {
     // Frame k has r10 = top - 512 * k; a call from frame kMaxFrames - 1 would make one too many.
     a.lea(Reg::R11, Mem{Reg::Rsp, kStackArea - (int32_t(kMaxFrames) - 2) * kStack});
     a.mov(8, STATE(call_limit), Reg::R11);
@@ -414,8 +432,45 @@ void Codegen::entry_stub(Label entry_return) {
   for (int i = int(std::size(kEntrySaved)) - 1; i >= 0; --i) a.pop(kEntrySaved[i]);
   a.ret();
   a.bind(error_exit_);
+  error_exit_to_callback();
   a.mov(8, Reg::Rsp, STATE(saved_rsp));
   a.jmp(entry_return);
+}
+
+// An error inside a callback unwinds only to the innermost trampoline, which returns to
+// the C++ that called it (the outer run's helper) with the error recorded.
+void Codegen::error_exit_to_callback() {
+  if (subprograms_.empty()) return;
+  a_->mov(8, Reg::R11, STATE(callback_rsp));
+  a_->test(8, Reg::R11, Reg::R11);
+  a_->jcc(Cond::NE, callback_error_);
+}
+
+// uint64_t trampoline(r1..r5 = rdi, rsi, rdx, rcx, r8, const CallbackCall* = r9): saves the C++
+// callee-saved registers and the outer trampoline's resume point, then calls the target as
+// a bpf-to-bpf call from the frame at call->frame (the target's prologue moves r10 down).
+void Codegen::callback_trampoline() {
+  Assembler& a = *a_;
+  a.bind(trampoline_);
+  for (Reg r : kEntrySaved) a.push(r);
+  a.mov(8, kState, Mem{Reg::R9, int32_t(offsetof(CallbackCall, state))});
+  a.mov(8, Reg::R11, STATE(callback_rsp));
+  a.push(Reg::R11);  // 6 pushes and this one: rsp is 16-byte aligned for the call
+  a.mov(8, STATE(callback_rsp), Reg::Rsp);
+  a.mov(8, Reg::Rbp, Mem{Reg::R9, int32_t(offsetof(CallbackCall, frame))});
+  a.mov(8, Reg::R11, Mem{Reg::R9, int32_t(offsetof(CallbackCall, target))});
+  // r0 and r6-r9 start at 0, as in the interpreter: never host values.
+  for (uint8_t r : {0, 6, 7, 8, 9}) a.alu(XAlu::Xor, 4, R(r), R(r));
+  a.call(Reg::R11);
+  a.bind(trampoline_return_);
+  a.pop(Reg::R11);
+  a.mov(8, STATE(callback_rsp), Reg::R11);
+  for (int i = int(std::size(kEntrySaved)) - 1; i >= 0; --i) a.pop(kEntrySaved[i]);
+  a.ret();
+  // From the error exit, r11 = callback_rsp: drop the callback's frames.
+  a.bind(callback_error_);
+  a.mov(8, Reg::Rsp, Reg::R11);
+  a.jmp(trampoline_return_);
 }
 
 void Codegen::prologue(const Function& f) {
@@ -431,7 +486,7 @@ void Codegen::prologue(const Function& f) {
     // The stack area is [rsp, rsp + 4096); frame 0 is its top 512 bytes.
     if (f.sets_frame) a.lea(Reg::Rbp, Mem{Reg::Rsp, needs_area_ ? kStackArea : 0});
     if (options_.checked) a.mov(8, STATE(stack_top), Reg::Rbp);
-    if (has_local_calls_) {
+    if (!subprograms_.empty()) {
       // Frame k has r10 = top - 512 * k; a call from frame kMaxFrames - 1 would make one too many.
       a.lea(Reg::R11, Mem{Reg::Rbp, -(int32_t(kMaxFrames) - 2) * kStack});
       a.mov(8, STATE(call_limit), Reg::R11);
@@ -941,6 +996,7 @@ void Codegen::check_abort() {
 void Codegen::helper_call(int32_t id) {
   Assembler& a = *a_;
   spend_budget();
+  if (!subprograms_.empty()) a.mov(8, STATE(helper_frame), Reg::Rbp);  // for callbacks
   // r1-r5 already sit in the SysV argument registers; the env is the 6th argument.
   a.mov(8, Reg::R9, STATE(env));
   a.mov(8, Reg::R11, STATE(helpers));
@@ -962,6 +1018,7 @@ void Codegen::local_call(uint32_t target) {
 void Codegen::callx(uint8_t reg) {
   Assembler& a = *a_;
   spend_budget();
+  if (!subprograms_.empty()) a.mov(8, STATE(helper_frame), Reg::Rbp);  // for callbacks
   a.mov(8, STATE(callx_id), R(reg));
   a.mov(8, Reg::R9, kState);
   a.movabs(Reg::R11, uint64_t(reinterpret_cast<uintptr_t>(&callx_dispatch)));
@@ -1040,6 +1097,8 @@ CompiledProgram compile(const Program& program, const CodegenOptions& options) {
   }
   out.helper_ids = gen.helper_ids;
   out.sites = std::move(gen.sites);
+  out.subprogram_offsets = std::move(gen.subprogram_offsets);
+  out.callback_entry = gen.callback_entry;
   return out;
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "vm/engine.h"
@@ -31,6 +32,10 @@ struct CompiledProgram {
   std::vector<int32_t> helper_ids;  // helper index (as the code uses it) -> helper id
   std::vector<AccessSite> sites;    // checked accesses that may reach the slow path
   int passes = 0;                   // emissions until jump sizes settled
+  // Programs with subprograms: the code offset of each one's function, by start slot
+  // (Program::subprograms() order), and of the callback trampoline (a CallbackEntryFn).
+  std::vector<std::pair<uint32_t, uint32_t>> subprogram_offsets;
+  size_t callback_entry = 0;
 };
 
 // Translates a decoded program. Throws RuntimeError (naming the slot) for

@@ -67,7 +67,25 @@ struct RunState {
   uint64_t error_value;  // faulting address, helper id
   uint32_t error_site;   // AccessSite index
   uint32_t error_fault;  // AccessFault
+  // Callbacks (programs with subprograms only). helper_frame: r10 of the latest helper
+  // call, written before each; a callback's frame is the next one down. callback_rsp:
+  // where the innermost callback trampoline resumes after an error; 0 (an input) outside.
+  uint64_t helper_frame;
+  uint64_t callback_rsp;
 };
+
+// What the callback trampoline needs besides r1..r5: the run, the r10 its target's
+// prologue moves down from (the helper caller's), and the target function's code.
+struct CallbackCall {
+  RunState* state;
+  uint64_t frame;
+  const void* target;
+};
+
+// The compiled trampoline: calls call->target with r1..r5 as a bpf-to-bpf call would and
+// returns its r0. On an error inside, it returns with the error in call->state->error_kind.
+using CallbackEntryFn = uint64_t (*)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                                     const CallbackCall* call);
 
 // Signature of the compiled entry point.
 using EntryFn = uint64_t (*)(uint64_t r1, uint64_t r2, RunState* state);

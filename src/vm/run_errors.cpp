@@ -41,6 +41,10 @@ std::string call_depth_exceeded() {
          " frames";
 }
 
+std::string not_a_subprogram(size_t slot) {
+  return "callback slot " + std::to_string(slot) + " is not the start of a subprogram";
+}
+
 std::string missing_helper(uint64_t id, const core::HelperSpec* spec, int callx_reg) {
   std::string call = callx_reg < 0 ? "call" : "callx r" + std::to_string(callx_reg);
   if (spec) return call + ": helper " + std::to_string(id) + " (" + spec->name + ") has no implementation";

@@ -21,6 +21,8 @@ std::string reg_offset(uint8_t reg, int16_t off);
 std::string access(const char* kind, size_t size, uint8_t base, int16_t off, uint64_t addr, AccessFault fault);
 std::string budget_exhausted(uint64_t budget);
 std::string call_depth_exceeded();
+// ExecEnv::call_subprogram with a slot no subprogram starts at.
+std::string not_a_subprogram(size_t slot);
 // `callx_reg` < 0 for a plain call.
 std::string missing_helper(uint64_t id, const core::HelperSpec* spec, int callx_reg);
 std::string lddw_needs_loader(isa::Pseudo pseudo);

@@ -358,7 +358,7 @@ TEST(CreateMap, RefusalsSayWhatAndWhy) {
   } catch (const MapSpecError& e) {
     EXPECT_NE(std::string(e.what()).find("BPF_F_NO_PREALLOC"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(make(BPF_MAP_TYPE_RINGBUF, 0, 0, 4096), MapSpecError);
+  EXPECT_THROW(make(BPF_MAP_TYPE_RINGBUF, 0, 0, 4095), MapSpecError);  // not a power of 2
   EXPECT_THROW(make(9999, 4, 4, 4), MapSpecError);
   EXPECT_EQ(make(BPF_MAP_TYPE_BLOOM_FILTER, 0, 4, 10)->name(), "t");
 }

@@ -1,0 +1,42 @@
+// `bpfkit run` on a clang-compiled object: load it on the userspace target, fill
+// maps, run a program over a pcap file (packet programs) or over contexts given
+// as JSON (trace programs), print what it printed and emitted, and the maps.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "object/bpf_object.h"
+#include "target/target.h"
+
+namespace bpfkit::cli {
+
+struct ObjectRunOptions {
+  std::string input;
+  std::string prog;              // program (function or section name); default: the only one
+  std::string engine = "jit";
+  std::string pcap_in, pcap_out;
+  std::string data_file;         // one packet from a file (packet programs)
+  std::string ctx_json;          // contexts as JSON (trace programs)
+  std::vector<std::string> map_fills;  // NAME=FILE.json
+  std::string event_type;        // BTF struct that formats ring buffer records
+  bool dump_maps = false;
+  uint32_t repeat = 1;
+};
+
+int run_object(const ObjectRunOptions& options);
+
+// Helpers shared with test-run and map commands.
+std::shared_ptr<const object::BpfObject> open_object(const std::string& path);
+void fill_maps(target::LoadedObject& loaded, const std::vector<std::string>& fills);
+nlohmann::json dump_maps_json(target::LoadedObject& loaded);
+target::ProgramHandle& choose_program(target::LoadedObject& loaded, const std::string& name, const std::string& input);
+// The context bytes of `ctx` (JSON object of field values) for `program`: laid out by the
+// BTF type of the program's context argument, else by its tracepoint's format file.
+std::vector<uint8_t> context_from_json(const object::BpfObject& object, const object::ProgramDefinition& program,
+                                       const nlohmann::json& ctx);
+
+}  // namespace bpfkit::cli

@@ -1,0 +1,290 @@
+// The Linux target: an object's maps created with BPF_MAP_CREATE (global data
+// filled and .rodata frozen, as libbpf does), its programs relocated onto the map
+// file descriptors and loaded with BPF_PROG_LOAD, runs through BPF_PROG_TEST_RUN.
+#include <linux/bpf.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "target/linux/bpf_syscall.h"
+#include "target/linux/linux_target.h"
+#include "target/linux/test_run_ctx.h"
+#include "target/target.h"
+
+namespace bpfkit::target {
+
+namespace {
+
+using linux_kernel::BpfError;
+using linux_kernel::UniqueFd;
+
+long bpf(int cmd, bpf_attr& attr) { return syscall(__NR_bpf, cmd, &attr, sizeof(attr)); }
+uint64_t ptr(const void* p) { return reinterpret_cast<uintptr_t>(p); }
+
+// 0 or -errno, as the map operations of the userspace target return.
+int map_elem_op(int cmd, int fd, const void* key, void* value, uint64_t flags) {
+  bpf_attr attr{};
+  attr.map_fd = uint32_t(fd);
+  attr.key = ptr(key);
+  attr.value = ptr(value);
+  attr.flags = flags;
+  return bpf(cmd, attr) < 0 ? -errno : 0;
+}
+
+uint32_t possible_cpu_count() { return uint32_t(sysconf(_SC_NPROCESSORS_CONF)); }
+
+UniqueFd create_kernel_map(const object::MapDefinition& d, int inner_fd, const std::string& where) {
+  bpf_attr attr{};
+  attr.map_type = d.type;
+  attr.key_size = d.key_size;
+  attr.value_size = d.value_size;
+  attr.max_entries = d.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY && d.max_entries == 0 ? possible_cpu_count() : d.max_entries;
+  attr.map_flags = d.flags;
+  attr.map_extra = d.map_extra;
+  attr.numa_node = d.numa_node;
+  attr.inner_map_fd = inner_fd < 0 ? 0 : uint32_t(inner_fd);
+  std::strncpy(attr.map_name, d.name.c_str(), BPF_OBJ_NAME_LEN - 1);
+  for (char* c = attr.map_name; *c; ++c) {
+    if (!isalnum(static_cast<unsigned char>(*c)) && *c != '_' && *c != '.') *c = '_';
+  }
+  const long fd = bpf(BPF_MAP_CREATE, attr);
+  if (fd < 0) throw BpfError(where + ": BPF_MAP_CREATE failed", errno);
+  return UniqueFd(int(fd));
+}
+
+// A BPF ring buffer read through its mmap()ed pages, as libbpf's ring_buffer__consume does.
+class KernelRingReader {
+ public:
+  KernelRingReader(int fd, uint32_t size) : size_(size) {
+    page_ = size_t(sysconf(_SC_PAGESIZE));
+    cons_ = mmap(nullptr, page_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    // The producer page, then the data area mapped twice so records can wrap.
+    prod_ = mmap(nullptr, page_ + 2 * size_t(size), PROT_READ, MAP_SHARED, fd, off_t(page_));
+    if (cons_ == MAP_FAILED || prod_ == MAP_FAILED) throw BpfError("mmap of a ring buffer failed", errno);
+  }
+  ~KernelRingReader() {
+    munmap(cons_, page_);
+    munmap(prod_, page_ + 2 * size_t(size_));
+  }
+  size_t consume(const std::function<void(std::span<const uint8_t>)>& on_record) {
+    auto* cons_pos = static_cast<std::atomic<uint64_t>*>(cons_);
+    auto* prod_pos = static_cast<std::atomic<uint64_t>*>(prod_);
+    const uint8_t* data = static_cast<const uint8_t*>(prod_) + page_;
+    uint64_t cons = cons_pos->load(std::memory_order_acquire);
+    const uint64_t prod = prod_pos->load(std::memory_order_acquire);
+    size_t n = 0;
+    while (cons < prod) {
+      const auto* hdr = reinterpret_cast<const std::atomic<uint32_t>*>(data + (cons & (size_ - 1)));
+      const uint32_t len = hdr->load(std::memory_order_acquire);
+      if (len & BPF_RINGBUF_BUSY_BIT) break;
+      const uint32_t body = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+      if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+        on_record({reinterpret_cast<const uint8_t*>(hdr) + BPF_RINGBUF_HDR_SZ, body});
+        ++n;
+      }
+      cons += (body + BPF_RINGBUF_HDR_SZ + 7) & ~7ull;
+      cons_pos->store(cons, std::memory_order_release);
+    }
+    return n;
+  }
+
+ private:
+  uint32_t size_;
+  size_t page_;
+  void* cons_;
+  void* prod_;
+};
+
+class LinuxMap : public MapHandle {
+ public:
+  LinuxMap(const object::MapDefinition& def, UniqueFd fd) : def_(def), fd_(std::move(fd)) {}
+  const object::MapDefinition& definition() const override { return def_; }
+  size_t value_buffer_size() const override {
+    switch (def_.type) {
+      case BPF_MAP_TYPE_PERCPU_ARRAY:
+      case BPF_MAP_TYPE_PERCPU_HASH:
+      case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+        return size_t(possible_cpu_count()) * ((def_.value_size + 7) & ~7u);
+      default:
+        return def_.value_size;
+    }
+  }
+  int lookup(const void* key, void* value) override {
+    return map_elem_op(BPF_MAP_LOOKUP_ELEM, fd_.get(), key, value, 0);
+  }
+  int update(const void* key, const void* value, uint64_t flags) override {
+    return map_elem_op(BPF_MAP_UPDATE_ELEM, fd_.get(), key, const_cast<void*>(value), flags);
+  }
+  int delete_elem(const void* key) override { return map_elem_op(BPF_MAP_DELETE_ELEM, fd_.get(), key, nullptr, 0); }
+  int get_next_key(const void* key, void* next_key) override {
+    bpf_attr attr{};
+    attr.map_fd = uint32_t(fd_.get());
+    attr.key = ptr(key);
+    attr.next_key = ptr(next_key);
+    return bpf(BPF_MAP_GET_NEXT_KEY, attr) < 0 ? -errno : 0;
+  }
+  size_t consume_ringbuf(const std::function<void(std::span<const uint8_t>)>& on_record) override {
+    if (def_.type != BPF_MAP_TYPE_RINGBUF) return 0;
+    if (!ring_) ring_ = std::make_unique<KernelRingReader>(fd_.get(), def_.max_entries);
+    return ring_->consume(on_record);
+  }
+  int fd() const { return fd_.get(); }
+
+ private:
+  const object::MapDefinition& def_;
+  UniqueFd fd_;
+  std::unique_ptr<KernelRingReader> ring_;
+};
+
+class LinuxProgram : public ProgramHandle {
+ public:
+  LinuxProgram(const object::ProgramDefinition& def, UniqueFd fd) : def_(def), fd_(std::move(fd)) {}
+  const object::ProgramDefinition& definition() const override { return def_; }
+  TestRunResult test_run(const TestRunRequest& request) override {
+    const auto r = linux_kernel::test_run_with_ctx(fd_.get(), request.data_in, request.ctx_in, request.ctx_in.size(),
+                                                   request.repeat == 0 ? 1 : request.repeat);
+    return {r.retval, r.data_out, r.ctx_out, r.duration_ns};
+  }
+  int fd() const { return fd_.get(); }
+
+ private:
+  const object::ProgramDefinition& def_;
+  UniqueFd fd_;
+};
+
+class LinuxObject : public LoadedObject {
+ public:
+  LinuxObject(std::shared_ptr<const object::BpfObject> obj, const TargetOptions& options)
+      : object_(std::move(obj)), options_(options) {
+    create_maps();
+    for (const object::ProgramDefinition& p : object_->programs()) load_program(p);
+    fill_initial_slots();
+  }
+  const object::BpfObject& object() const override { return *object_; }
+  std::vector<ProgramHandle*> programs() override {
+    std::vector<ProgramHandle*> out;
+    for (auto& p : programs_) out.push_back(p.get());
+    return out;
+  }
+  std::vector<MapHandle*> maps() override {
+    std::vector<MapHandle*> out;
+    for (auto& m : maps_) {
+      if (m) out.push_back(m.get());
+    }
+    return out;
+  }
+
+ private:
+  std::string map_where(const object::MapDefinition& d) const { return object_->name() + ": map '" + d.name + "'"; }
+
+  void create_maps() {
+    const auto& defs = object_->maps();
+    maps_.resize(defs.size());
+    for (size_t i = 0; i < defs.size(); ++i) {
+      const object::MapDefinition& d = defs[i];
+      if (d.inner_template) continue;
+      UniqueFd inner;
+      if (d.inner) inner = create_kernel_map(defs.at(*d.inner), -1, map_where(defs.at(*d.inner)));
+      UniqueFd fd = create_kernel_map(d, inner.get(), map_where(d));
+      if (!d.initial_value.empty()) {
+        const uint32_t zero = 0;
+        if (int rc = map_elem_op(BPF_MAP_UPDATE_ELEM, fd.get(), &zero, const_cast<uint8_t*>(d.initial_value.data()), 0)) {
+          throw BpfError(map_where(d) + ": setting its initial value failed", -rc);
+        }
+        // libbpf freezes read-only global data, so the verifier may treat it as constant.
+        if (d.flags & BPF_F_RDONLY_PROG) {
+          bpf_attr attr{};
+          attr.map_fd = uint32_t(fd.get());
+          if (bpf(BPF_MAP_FREEZE, attr) < 0) throw BpfError(map_where(d) + ": BPF_MAP_FREEZE failed", errno);
+        }
+      }
+      maps_[i] = std::make_unique<LinuxMap>(d, std::move(fd));
+    }
+  }
+
+  void load_program(const object::ProgramDefinition& p) {
+    std::vector<isa::RawInsn> insns = p.insns;
+    for (size_t i = 0; i + 1 < insns.size(); ++i) {
+      isa::RawInsn& lo = insns[i];
+      if (lo.opcode != (BPF_LD | BPF_IMM | BPF_DW)) continue;
+      const auto pseudo = isa::Pseudo(lo.src);
+      if (pseudo == isa::Pseudo::MapIdx || pseudo == isa::Pseudo::MapIdxValue) {
+        const size_t idx = uint32_t(lo.imm);
+        if (idx >= maps_.size() || !maps_[idx]) {
+          throw TargetError(object_->name() + ": program '" + p.name + "', instruction " + std::to_string(i) +
+                            ": references map #" + std::to_string(idx) + ", which the object does not create");
+        }
+        lo.src = uint8_t(pseudo == isa::Pseudo::MapIdx ? isa::Pseudo::MapFd : isa::Pseudo::MapValue);
+        lo.imm = maps_[idx]->fd();
+      }
+      ++i;
+    }
+    linux_kernel::LoadOptions lo;
+    lo.license = object_->license();
+    lo.name = std::string_view(p.name).substr(0, BPF_OBJ_NAME_LEN - 1);
+    lo.expected_attach_type = p.def.expected_attach_type;
+    lo.log_level = options_.log_level;
+    std::string log;
+    if (options_.log_level) lo.log = &log;
+    try {
+      programs_.push_back(std::make_unique<LinuxProgram>(
+          p, linux_kernel::load_program(static_cast<bpf_prog_type>(p.def.prog_type), insns, lo)));
+    } catch (const BpfError& e) {
+      throw BpfError(object_->name() + ": program '" + p.name + "' (section " + p.section + "): " + e.what(),
+                     e.error_number(), e.verifier_log());
+    }
+  }
+
+  void fill_initial_slots() {
+    const auto& defs = object_->maps();
+    for (size_t i = 0; i < defs.size(); ++i) {
+      for (const object::MapInitialSlot& slot : defs[i].initial_slots) {
+        const int fd = slot.kind == object::MapInitialSlot::Kind::Program ? programs_.at(slot.target)->fd()
+                                                                          : maps_.at(slot.target)->fd();
+        uint32_t value = uint32_t(fd);
+        if (int rc = maps_[i]->update(&slot.index, &value, BPF_ANY)) {
+          throw BpfError(map_where(defs[i]) + ": setting .values[" + std::to_string(slot.index) + "] failed", -rc);
+        }
+      }
+    }
+  }
+
+  std::shared_ptr<const object::BpfObject> object_;
+  TargetOptions options_;
+  std::vector<std::unique_ptr<LinuxMap>> maps_;
+  std::vector<std::unique_ptr<LinuxProgram>> programs_;
+};
+
+class LinuxTarget : public Target {
+ public:
+  explicit LinuxTarget(TargetOptions options) : options_(std::move(options)) {}
+  std::string name() const override { return "linux"; }
+  std::unique_ptr<LoadedObject> load(std::shared_ptr<const object::BpfObject> object) override {
+    return std::make_unique<LinuxObject>(std::move(object), options_);
+  }
+
+ private:
+  TargetOptions options_;
+};
+
+}  // namespace
+
+int linux_kernel::program_fd(const ProgramHandle& program) {
+  const auto* p = dynamic_cast<const LinuxProgram*>(&program);
+  return p ? p->fd() : -1;
+}
+
+int linux_kernel::map_fd(const MapHandle& map) {
+  const auto* m = dynamic_cast<const LinuxMap*>(&map);
+  return m ? m->fd() : -1;
+}
+
+std::unique_ptr<Target> make_linux_target(TargetOptions options) {
+  return std::make_unique<LinuxTarget>(std::move(options));
+}
+
+}  // namespace bpfkit::target
