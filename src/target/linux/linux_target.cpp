@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "target/linux/bpf_map_syscall.h"
 #include "target/linux/bpf_syscall.h"
 #include "target/linux/linux_target.h"
 #include "target/linux/test_run_ctx.h"
@@ -23,17 +24,6 @@ using linux_kernel::BpfError;
 using linux_kernel::UniqueFd;
 
 long bpf(int cmd, bpf_attr& attr) { return syscall(__NR_bpf, cmd, &attr, sizeof(attr)); }
-uint64_t ptr(const void* p) { return reinterpret_cast<uintptr_t>(p); }
-
-// 0 or -errno, as the map operations of the userspace target return.
-int map_elem_op(int cmd, int fd, const void* key, void* value, uint64_t flags) {
-  bpf_attr attr{};
-  attr.map_fd = uint32_t(fd);
-  attr.key = ptr(key);
-  attr.value = ptr(value);
-  attr.flags = flags;
-  return bpf(cmd, attr) < 0 ? -errno : 0;
-}
 
 uint32_t possible_cpu_count() { return uint32_t(sysconf(_SC_NPROCESSORS_CONF)); }
 
@@ -113,19 +103,13 @@ class LinuxMap : public MapHandle {
         return def_.value_size;
     }
   }
-  int lookup(const void* key, void* value) override {
-    return map_elem_op(BPF_MAP_LOOKUP_ELEM, fd_.get(), key, value, 0);
-  }
+  int lookup(const void* key, void* value) override { return linux_kernel::map_lookup_elem(fd_.get(), key, value); }
   int update(const void* key, const void* value, uint64_t flags) override {
-    return map_elem_op(BPF_MAP_UPDATE_ELEM, fd_.get(), key, const_cast<void*>(value), flags);
+    return linux_kernel::map_update_elem(fd_.get(), key, value, flags);
   }
-  int delete_elem(const void* key) override { return map_elem_op(BPF_MAP_DELETE_ELEM, fd_.get(), key, nullptr, 0); }
+  int delete_elem(const void* key) override { return linux_kernel::map_delete_elem(fd_.get(), key); }
   int get_next_key(const void* key, void* next_key) override {
-    bpf_attr attr{};
-    attr.map_fd = uint32_t(fd_.get());
-    attr.key = ptr(key);
-    attr.next_key = ptr(next_key);
-    return bpf(BPF_MAP_GET_NEXT_KEY, attr) < 0 ? -errno : 0;
+    return linux_kernel::map_get_next_key(fd_.get(), key, next_key);
   }
   size_t consume_ringbuf(const std::function<void(std::span<const uint8_t>)>& on_record) override {
     if (def_.type != BPF_MAP_TYPE_RINGBUF) return 0;
@@ -192,7 +176,7 @@ class LinuxObject : public LoadedObject {
       UniqueFd fd = create_kernel_map(d, inner.get(), map_where(d));
       if (!d.initial_value.empty()) {
         const uint32_t zero = 0;
-        if (int rc = map_elem_op(BPF_MAP_UPDATE_ELEM, fd.get(), &zero, const_cast<uint8_t*>(d.initial_value.data()), 0)) {
+        if (int rc = linux_kernel::map_update_elem(fd.get(), &zero, d.initial_value.data(), BPF_ANY)) {
           throw BpfError(map_where(d) + ": setting its initial value failed", -rc);
         }
         // libbpf freezes read-only global data, so the verifier may treat it as constant.
