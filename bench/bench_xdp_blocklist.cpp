@@ -1,6 +1,6 @@
 // The XDP blocklist example (examples/xdp_blocklist.bpf.c) with 10,000 blocked
 // CIDRs in its LPM trie, over 10,000 generated packets held in memory: packets
-// per second per core on the userspace target (JIT and interpreter, checked mode),
+// per second per core on the userspace target (JIT and interpreter, verified and unchecked or checked),
 // beside the kernel running the same object under BPF_PROG_TEST_RUN on the same
 // packets. The summary prints Mpps and the bpfkit / kernel time ratio per packet.
 #include <benchmark/benchmark.h>
@@ -56,7 +56,7 @@ Setup& setup() {
   return s;
 }
 
-double user_ns[2] = {0, 0};  // [jit, interp]
+double user_ns[4] = {0, 0, 0, 0};  // JIT, JIT checked, interpreter, interpreter checked
 double kernel_ns = 0;
 
 void BM_UserXdpBlocklist(benchmark::State& state) {
@@ -67,6 +67,7 @@ void BM_UserXdpBlocklist(benchmark::State& state) {
   }
   target::TargetOptions o;
   o.jit = state.range(0) == 1;
+  o.checked = state.range(1) == 1;  // unchecked: verified at load, run without runtime checks
   auto loaded = target::make_user_target(o)->load(s.object);
   fill_blocklist(*loaded->find_map("blocklist"));
   auto* prog = dynamic_cast<target::user::UserProgram*>(loaded->find_program("xdp_blocklist"));
@@ -79,7 +80,7 @@ void BM_UserXdpBlocklist(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(n));
   state.counters["Mpps"] = benchmark::Counter(double(n) / 1e6, benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_UserXdpBlocklist)->Arg(1)->Arg(0)->ArgName("jit");
+BENCHMARK(BM_UserXdpBlocklist)->Args({1, 0})->Args({1, 1})->Args({0, 0})->Args({0, 1})->ArgNames({"jit", "checked"});
 
 // The kernel: each packet run `repeat` times inside one BPF_PROG_TEST_RUN; its
 // reported average excludes the system call.
@@ -124,16 +125,19 @@ int main(int argc, char** argv) {
       for (const Run& r : runs) {
         if (r.error_occurred || r.iterations == 0) continue;
         const double ns = r.GetAdjustedCPUTime();  // per iteration = per packet
-        if (r.benchmark_name().find("BM_UserXdpBlocklist/jit:1") == 0) bpfkit::bench::user_ns[0] = ns;
-        if (r.benchmark_name().find("BM_UserXdpBlocklist/jit:0") == 0) bpfkit::bench::user_ns[1] = ns;
+        const char* names[] = {"BM_UserXdpBlocklist/jit:1/checked:0", "BM_UserXdpBlocklist/jit:1/checked:1",
+                               "BM_UserXdpBlocklist/jit:0/checked:0", "BM_UserXdpBlocklist/jit:0/checked:1"};
+        for (int i = 0; i < 4; ++i) {
+          if (r.benchmark_name().find(names[i]) == 0) bpfkit::bench::user_ns[i] = ns;
+        }
       }
     }
   } reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   std::printf("\nXDP blocklist, %zu prefixes, %zu packets in memory (per core)\n", bpfkit::bench::kPrefixes,
               bpfkit::bench::kPackets);
-  const char* names[] = {"bpfkit JIT", "bpfkit interpreter"};
-  for (int i = 0; i < 2; ++i) {
+  const char* names[] = {"bpfkit JIT", "bpfkit JIT, checked", "bpfkit interpreter", "bpfkit interp, checked"};
+  for (int i = 0; i < 4; ++i) {
     const double ns = bpfkit::bench::user_ns[i];
     if (ns <= 0) continue;
     std::printf("  %-20s %7.1f ns/packet  %6.2f Mpps", names[i], ns, 1e3 / ns);

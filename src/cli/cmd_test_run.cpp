@@ -15,12 +15,14 @@ struct TestRunOptions {
   std::vector<std::string> map_fills;
   uint32_t repeat = 1;
   bool dump_maps = false;
+  bool unverified = false;
 };
 
 int test_run(const TestRunOptions& o) {
   auto obj = open_object(o.input);
   target::TargetOptions topts;
   topts.jit = o.engine != "interp";
+  topts.verify = !o.unverified;
   topts.on_printk = [](std::string_view line) { std::cout << "bpf_trace_printk: " << line << '\n'; };
   auto tgt = o.target == "linux" ? target::make_linux_target(topts) : target::make_user_target(topts);
   auto loaded = tgt->load(obj);
@@ -47,6 +49,7 @@ CommandRegistration reg("test-run", [](CLI::App& app) {
       "write the packet after the run to --data-out. --target linux runs it in the kernel instead (root).");
   auto o = std::make_shared<TestRunOptions>();
   app.add_option("object", o->input, "clang-compiled BPF object")->required();
+  app.add_flag("--unverified", o->unverified, "user target: do not run the verifier first (checked mode only)");
   app.add_option("-p,--prog", o->prog, "program (function or section name); default: the only one");
   app.add_option("--data", o->data, "input packet (data_in) from a file");
   app.add_option("--ctx-in", o->ctx_in, "input context (ctx_in) from a file");

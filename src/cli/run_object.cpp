@@ -14,6 +14,7 @@
 #include "core/program_type.h"
 #include "core/tracepoint_format.h"
 #include "hooks/pcap_file.h"
+#include "maps/map.h"
 #include "object/btf_json.h"
 #include "target/user/user_target.h"
 
@@ -114,12 +115,22 @@ class EventPrinter {
   uint32_t type_id_ = 0;
 };
 
+// Where a redirected packet goes, for the per-target counts.
+std::string redirect_target(const core::PacketState& st) {
+  if (st.redirect_map_type == BPF_MAP_TYPE_UNSPEC) return "ifindex " + std::to_string(st.redirect_ifindex);
+  std::string out = maps::map_type_name(st.redirect_map_type);
+  if (st.redirect_flags & BPF_F_BROADCAST) return out + " broadcast";
+  out += " key " + std::to_string(st.redirect_key);
+  if (st.redirect_ifindex) out += " (ifindex " + std::to_string(st.redirect_ifindex) + ")";
+  return out;
+}
+
 int run_pcap(target::user::UserProgram& prog, const ObjectRunOptions& o, EventPrinter& events) {
   const hooks::PcapCapture capture = hooks::read_pcap(o.pcap_in);
   std::unique_ptr<hooks::PcapWriter> writer;
   if (!o.pcap_out.empty()) writer = std::make_unique<hooks::PcapWriter>(o.pcap_out, capture.link_type, capture.snaplen);
   const uint32_t type = prog.definition().def.prog_type;
-  std::map<std::string, uint64_t> counts;
+  std::map<std::string, uint64_t> counts, targets;
   uint64_t written = 0, event_count = 0;
   for (size_t i = 0; i < capture.packets.size(); ++i) {
     const hooks::CapturedPacket& packet = capture.packets[i];
@@ -136,7 +147,18 @@ int run_pcap(target::user::UserProgram& prog, const ObjectRunOptions& o, EventPr
         throw Error(o.pcap_in + ": packet " + std::to_string(i + 1) + ": " + e.what());
       }
     }
-    const Verdict v = classify(type, retval);
+    Verdict v = classify(type, retval);
+    const bool redirect = (type == BPF_PROG_TYPE_XDP && retval == XDP_REDIRECT) ||
+                          ((type == BPF_PROG_TYPE_SCHED_CLS || type == BPF_PROG_TYPE_SCHED_ACT) &&
+                           int32_t(retval) == TC_ACT_REDIRECT);
+    if (redirect) {
+      if (const core::PacketState& st = prog.packet_state(); st.redirected) {
+        ++targets[redirect_target(st)];
+      } else {
+        // No bpf_redirect / bpf_redirect_map found a target: the kernel drops the packet.
+        v = {v.name + " without a target (dropped)", false};
+      }
+    }
     ++counts[v.name];
     event_count += events.drain();
     if (writer && v.forwarded) {
@@ -152,6 +174,7 @@ int run_pcap(target::user::UserProgram& prog, const ObjectRunOptions& o, EventPr
   }
   std::cout << prog.name() << ": " << capture.packets.size() << " packets from " << o.pcap_in << '\n';
   for (const auto& [name, n] : counts) std::cout << "  " << name << ": " << n << '\n';
+  for (const auto& [name, n] : targets) std::cout << "  redirected to " << name << ": " << n << '\n';
   if (event_count) std::cout << "  ring buffer events: " << event_count << '\n';
   if (writer) {
     writer->close();
@@ -305,6 +328,7 @@ int run_object(const ObjectRunOptions& o) {
   auto obj = open_object(o.input);
   target::TargetOptions topts;
   topts.jit = o.engine != "interp";
+  topts.verify = !o.unverified;
   topts.on_printk = [](std::string_view line) { std::cout << "bpf_trace_printk: " << line << '\n'; };
   auto loaded = target::make_user_target(topts)->load(obj);
   fill_maps(*loaded, o.map_fills);

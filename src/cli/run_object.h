@@ -18,6 +18,7 @@ struct ObjectRunOptions {
   std::string input;
   std::string prog;              // program (function or section name); default: the only one
   std::string engine = "jit";
+  bool unverified = false;  // skip the verifier (checked mode still guards memory)
   std::string pcap_in, pcap_out;
   std::string data_file;         // one packet from a file (packet programs)
   std::string ctx_json;          // contexts as JSON (trace programs)

@@ -53,6 +53,13 @@ struct PacketState {
   bool redirected = false;
   uint32_t redirect_ifindex = 0;
   uint64_t redirect_flags = 0;
+  // bpf_redirect_map: the map (a maps::Map*), its bpf_map_type and the key, valid while
+  // `redirected`; type BPF_MAP_TYPE_UNSPEC (0) when the target is redirect_ifindex from
+  // bpf_redirect. With BPF_F_BROADCAST in redirect_flags the frame goes to every device
+  // of the devmap (redirect_ifindex 0).
+  const void* redirect_map = nullptr;
+  uint32_t redirect_map_type = 0;
+  uint64_t redirect_key = 0;
 };
 
 struct ExecEnv {

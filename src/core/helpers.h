@@ -43,6 +43,14 @@ struct HelperSpec {
   HelperFn fn = nullptr;
 };
 
+// The key and value sizes of a map handle (one of ExecEnv::maps): checked mode sizes the
+// PtrToMapKey/PtrToMapValue arguments of map helpers with them.
+struct MapSizes {
+  uint32_t key_size = 0;
+  uint32_t value_size = 0;
+};
+using MapSizesFn = MapSizes (*)(const void* map);
+
 class HelperTable {
  public:
   // The helpers bpfkit implements, by their kernel ids.
@@ -60,6 +68,9 @@ class HelperTable {
   // Unique to this table's current contents (a new table or any add() changes it),
   // so that an engine may cache what it looked up, as the JIT does per table.
   uint64_t generation() const { return generation_; }
+  // How to read the map handles this table's map helpers take (set by whoever adds them).
+  void set_map_sizes(MapSizesFn fn) { map_sizes_ = fn; }
+  MapSizesFn map_sizes() const { return map_sizes_; }
 
  private:
   static uint64_t next_generation() {
@@ -69,6 +80,7 @@ class HelperTable {
 
   std::map<int32_t, HelperSpec> by_id_;
   uint64_t generation_ = next_generation();
+  MapSizesFn map_sizes_ = nullptr;
 };
 
 }  // namespace bpfkit::core

@@ -72,10 +72,17 @@ uint64_t map_peek_elem(BPFKIT_HELPER_ARGS) {
   return uint64_t(int64_t(m->peek(reinterpret_cast<void*>(r2))));
 }
 
+// A handle in ExecEnv::maps is a maps::Map: what checked mode sizes keys and values with.
+core::MapSizes map_sizes(const void* handle) {
+  const auto* m = static_cast<const maps::Map*>(handle);
+  return {m->key_size(), m->value_size()};
+}
+
 }  // namespace
 
 void add_map_helpers(core::HelperTable& t) {
   using A = ArgKind;
+  t.set_map_sizes(map_sizes);
   t.add({BPF_FUNC_map_lookup_elem, "map_lookup_elem",
          proto(RetKind::PtrToMapValueOrNull, {A::ConstMapPtr, A::PtrToMapKey}), map_lookup_elem});
   t.add({BPF_FUNC_map_update_elem, "map_update_elem",

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "helpers/helper_support.h"
+#include "maps/redirect_maps.h"
 
 namespace bpfkit::helpers::detail {
 namespace {
@@ -90,24 +91,47 @@ uint64_t redirect(BPFKIT_HELPER_ARGS) {
     p->redirected = true;
     p->redirect_ifindex = uint32_t(r1);
     p->redirect_flags = r2;
+    p->redirect_map = nullptr;  // the kernel's bpf_redirect clears the map target
+    p->redirect_map_type = BPF_MAP_TYPE_UNSPEC;
   }
   return xdp ? XDP_REDIRECT : TC_ACT_REDIRECT;
 }
 
-// bpf_redirect_map needs a devmap, cpumap or xskmap, none of which bpfkit's maps
-// layer implements: every key is absent, so the helper returns the fallback action
-// in the flags' two low bits, as the kernel does for an absent key.
+// __bpf_xdp_redirect_map: flags beyond the fallback action (and, for devmaps,
+// BPF_F_BROADCAST / BPF_F_EXCLUDE_INGRESS) abort; a missing entry returns the
+// fallback action in the flags' two low bits and clears the map target (a target
+// left by bpf_redirect stays, as in the kernel); an entry found (or a broadcast)
+// records the map, key and flags and returns XDP_REDIRECT. The key is looked up as
+// a u32, as the kernel's map lookups take it. Maps that are not redirect maps
+// (which the verifier refuses) find nothing.
 uint64_t redirect_map(BPFKIT_HELPER_ARGS) {
   BPFKIT_HELPER_UNUSED;
   maps::Map* m = map_arg(env, r1, "redirect_map");
   if (!m) return 0;
+  auto* rm = dynamic_cast<maps::RedirectMap*>(m);
   const uint64_t action_mask = XDP_ABORTED | XDP_DROP | XDP_PASS | XDP_TX;
-  uint64_t flag_mask = 0;
-  if (m->type() == BPF_MAP_TYPE_DEVMAP || m->type() == BPF_MAP_TYPE_DEVMAP_HASH) {
-    flag_mask = BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS;
-  }
+  const uint64_t flag_mask = rm ? rm->redirect_flags_allowed() : 0;
   if (r3 & ~(action_mask | flag_mask)) return XDP_ABORTED;
-  return r3 & action_mask;
+  maps::RedirectTarget target;
+  const bool found = rm && rm->redirect_lookup(uint32_t(r2), &target);
+  const bool broadcast = (r3 & BPF_F_BROADCAST) && rm;
+  core::PacketState* p = env->packet;
+  if (!found && !broadcast) {
+    if (p) {
+      p->redirect_map = nullptr;
+      p->redirect_map_type = BPF_MAP_TYPE_UNSPEC;
+    }
+    return r3 & action_mask;
+  }
+  if (p) {
+    p->redirected = true;
+    p->redirect_ifindex = broadcast ? 0 : target.ifindex;
+    p->redirect_flags = r3;
+    p->redirect_map = m;
+    p->redirect_map_type = m->type();
+    p->redirect_key = r2;
+  }
+  return XDP_REDIRECT;
 }
 
 // skb->len bytes from data: offsets past them fail as skb_header_pointer does.

@@ -103,7 +103,7 @@ uint64_t strncmp_helper(BPFKIT_HELPER_ARGS) {
 void add_print_helpers(core::HelperTable& t) {
   using A = ArgKind;
   t.add({BPF_FUNC_trace_printk, "trace_printk",
-         proto(RetKind::Integer, {A::PtrToMem, A::ConstSize, A::Anything, A::Anything, A::Anything}),
+         proto(RetKind::Integer, {A::PtrToMem, A::ConstSize}),  // r3-r5 unchecked, as the kernel's
          trace_printk});
   t.add({BPF_FUNC_trace_vprintk, "trace_vprintk",
          proto(RetKind::Integer, {A::PtrToMem, A::ConstSize, A::PtrToMemOrNull, A::ConstSizeOrZero}),

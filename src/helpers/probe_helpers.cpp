@@ -3,14 +3,17 @@
 //
 // The userspace target has one address space: "kernel" and "user" reads both read
 // this process's memory (through process_vm_readv, so a bad address is -EFAULT,
-// never a crash), and the user stack is the one the hook recorded in env->task.
+// never a crash), and the user stack is the one the hook recorded in env->task
+// (get_stack copies it, get_stackid stores it in a stack trace map).
 #include <linux/bpf.h>
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "helpers/helper_support.h"
+#include "maps/stack_trace_map.h"
 
 namespace bpfkit::helpers::detail {
 namespace {
@@ -84,12 +87,22 @@ uint64_t get_stack(BPFKIT_HELPER_ARGS) {
   return n * elem;
 }
 
-// Needs a BPF_MAP_TYPE_STACK_TRACE map, which the maps layer does not implement:
-// every call fails with -EINVAL (after checking that the map is the program's).
+// bpf_get_stackid: the task's user stack (BPF_F_USER_STACK; the kernel stack is
+// empty here, so without the flag the answer is -EFAULT, as for a kernel asked for
+// a kernel stack it does not have) stored in a BPF_MAP_TYPE_STACK_TRACE map.
 uint64_t get_stackid(BPFKIT_HELPER_ARGS) {
   BPFKIT_HELPER_UNUSED;
-  if (!map_arg(env, r2, "get_stackid")) return 0;
-  return neg(-EINVAL);
+  maps::Map* m = map_arg(env, r2, "get_stackid");
+  if (!m) return 0;
+  const uint64_t flags = r3;
+  if (flags & ~uint64_t(BPF_F_SKIP_FIELD_MASK | BPF_F_USER_STACK | BPF_F_FAST_STACK_CMP | BPF_F_REUSE_STACKID)) {
+    return neg(-EINVAL);
+  }
+  auto* stacks = dynamic_cast<maps::StackTraceMap*>(m);
+  if (!stacks) return neg(-EINVAL);  // the verifier allows only stack trace maps here
+  std::span<const uint64_t> trace;
+  if (flags & BPF_F_USER_STACK) trace = current_task(env).user_stack;
+  return uint64_t(stacks->get_stackid(trace, flags));
 }
 
 }  // namespace

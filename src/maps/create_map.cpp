@@ -14,7 +14,9 @@
 #include "maps/map.h"
 #include "maps/perf_event_array_map.h"
 #include "maps/queue_stack_map.h"
+#include "maps/redirect_maps.h"
 #include "maps/ringbuf_map.h"
+#include "maps/stack_trace_map.h"
 
 namespace bpfkit::maps {
 
@@ -221,6 +223,11 @@ std::string map_type_name(uint32_t type) {
     case BPF_MAP_TYPE_PROG_ARRAY: return "prog_array";
     case BPF_MAP_TYPE_ARRAY_OF_MAPS: return "array_of_maps";
     case BPF_MAP_TYPE_HASH_OF_MAPS: return "hash_of_maps";
+    case BPF_MAP_TYPE_STACK_TRACE: return "stack_trace";
+    case BPF_MAP_TYPE_DEVMAP: return "devmap";
+    case BPF_MAP_TYPE_DEVMAP_HASH: return "devmap_hash";
+    case BPF_MAP_TYPE_CPUMAP: return "cpumap";
+    case BPF_MAP_TYPE_XSKMAP: return "xskmap";
     default: return "type " + std::to_string(type);
   }
 }
@@ -260,6 +267,11 @@ void check_spec(const MapSpec& spec) {
     case BPF_MAP_TYPE_STACK: check_queue_stack(spec); return;
     case BPF_MAP_TYPE_BLOOM_FILTER: check_bloom(spec); return;
     case BPF_MAP_TYPE_RINGBUF: check_ringbuf(spec); return;
+    case BPF_MAP_TYPE_STACK_TRACE: check_stack_trace_spec(spec); return;
+    case BPF_MAP_TYPE_DEVMAP:
+    case BPF_MAP_TYPE_DEVMAP_HASH:
+    case BPF_MAP_TYPE_CPUMAP:
+    case BPF_MAP_TYPE_XSKMAP: check_redirect_map_spec(spec); return;
     default: refuse(spec, EINVAL, "not a map type that bpfkit's userspace maps implement (yet)");
   }
 }
@@ -293,6 +305,11 @@ std::unique_ptr<Map> create_map(const MapSpec& spec) {
     case BPF_MAP_TYPE_PROG_ARRAY: return std::make_unique<ProgArrayMap>(spec);
     case BPF_MAP_TYPE_ARRAY_OF_MAPS:
     case BPF_MAP_TYPE_HASH_OF_MAPS: return std::make_unique<MapOfMaps>(spec, *spec.inner);
+    case BPF_MAP_TYPE_STACK_TRACE: return std::make_unique<StackTraceMap>(spec);
+    case BPF_MAP_TYPE_DEVMAP:
+    case BPF_MAP_TYPE_DEVMAP_HASH: return std::make_unique<DevMap>(spec);
+    case BPF_MAP_TYPE_CPUMAP: return std::make_unique<CpuMap>(spec);
+    case BPF_MAP_TYPE_XSKMAP: return std::make_unique<XskMap>(spec);
     default: refuse(spec, EINVAL, "not a map type that bpfkit's userspace maps implement (yet)");
   }
 }

@@ -31,10 +31,56 @@ int array_next_key(const void* key, void* next_key, uint32_t max_entries) {
   return 0;
 }
 
-// One slot of a prog array or array of maps: the handle and the id user space reads back.
-struct Slot {
-  std::atomic<const void*> handle{nullptr};
-  uint32_t id = 0;
+// What a prog array and a map of maps share: per index (arrays only) the handle programs
+// read without a lock and the id user space wrote and reads back, and the resolver that
+// turns such ids into handles. Writers and user-space reads take the lock. Callers check
+// indexes, since the errno for one out of range differs between operations.
+class IdSlots {
+ public:
+  explicit IdSlots(uint32_t count) : slots_(count) {}
+
+  void set_resolver(HandleResolver resolve) {
+    std::lock_guard guard(mu_);
+    resolve_ = std::move(resolve);
+  }
+  // The handle user space names by `id`, or nullptr (no resolver, or nothing of that id).
+  const void* resolve(uint32_t id) {
+    std::lock_guard guard(mu_);
+    return resolve_ ? resolve_(id) : nullptr;
+  }
+
+  const void* handle(uint32_t index) const { return slots_[index].handle.load(std::memory_order_acquire); }
+  void set(uint32_t index, const void* handle, uint32_t id) {
+    std::lock_guard guard(mu_);
+    Slot& slot = slots_[index];
+    slot.id = id;
+    slot.handle.store(handle, std::memory_order_release);
+  }
+  // Empties the slot: -ENOENT when it already was.
+  int clear(uint32_t index) {
+    std::lock_guard guard(mu_);
+    Slot& slot = slots_[index];
+    if (slot.handle.exchange(nullptr) == nullptr) return -ENOENT;
+    slot.id = 0;
+    return 0;
+  }
+  // lookup_user of an array: the slot's id as 4 bytes, or -ENOENT when it is empty.
+  int read_id(uint32_t index, void* value) {
+    std::lock_guard guard(mu_);
+    const Slot& slot = slots_[index];
+    if (slot.handle.load() == nullptr) return -ENOENT;
+    std::memcpy(value, &slot.id, 4);
+    return 0;
+  }
+
+ private:
+  struct Slot {
+    std::atomic<const void*> handle{nullptr};
+    uint32_t id = 0;
+  };
+  std::mutex mu_;
+  std::vector<Slot> slots_;
+  HandleResolver resolve_;
 };
 
 // What a hash of maps stores per key.
@@ -63,21 +109,15 @@ bool inner_map_compatible(const MapSpec& templ, const Map& inner) {
 // ---------------------------------------------------------------- prog array
 
 struct ProgArrayMap::State {
-  std::mutex mu;  // serialises writers; program_at reads without it
-  std::vector<Slot> slots;
-  HandleResolver resolve;
+  explicit State(uint32_t entries) : slots(entries) {}
+  IdSlots slots;  // program_at reads them without a lock
 };
 
-ProgArrayMap::ProgArrayMap(MapSpec spec) : Map(std::move(spec)), state_(std::make_unique<State>()) {
-  state_->slots = std::vector<Slot>(max_entries());
-}
+ProgArrayMap::ProgArrayMap(MapSpec spec) : Map(std::move(spec)), state_(std::make_unique<State>(max_entries())) {}
 
 ProgArrayMap::~ProgArrayMap() = default;
 
-void ProgArrayMap::set_resolver(HandleResolver resolve) {
-  std::lock_guard guard(state_->mu);
-  state_->resolve = std::move(resolve);
-}
+void ProgArrayMap::set_resolver(HandleResolver resolve) { state_->slots.set_resolver(std::move(resolve)); }
 
 void* ProgArrayMap::lookup(const void*) { return nullptr; }
 int ProgArrayMap::update(const void*, const void*, uint64_t) { return -EINVAL; }
@@ -85,11 +125,7 @@ int ProgArrayMap::update(const void*, const void*, uint64_t) { return -EINVAL; }
 int ProgArrayMap::delete_elem(const void* key) {
   uint32_t index = index_of(key);
   if (index >= max_entries()) return -E2BIG;
-  std::lock_guard guard(state_->mu);
-  Slot& slot = state_->slots[index];
-  if (slot.handle.exchange(nullptr) == nullptr) return -ENOENT;
-  slot.id = 0;
-  return 0;
+  return state_->slots.clear(index);
 }
 
 int ProgArrayMap::get_next_key(const void* key, void* next_key) {
@@ -98,27 +134,20 @@ int ProgArrayMap::get_next_key(const void* key, void* next_key) {
 
 const void* ProgArrayMap::program_at(uint64_t index) const {
   if (index >= max_entries()) return nullptr;
-  return state_->slots[index].handle.load(std::memory_order_acquire);
+  return state_->slots.handle(uint32_t(index));
 }
 
 int ProgArrayMap::set(uint32_t index, const void* program, uint32_t id) {
   if (index >= max_entries()) return -E2BIG;
   if (program == nullptr) return -EINVAL;
-  std::lock_guard guard(state_->mu);
-  Slot& slot = state_->slots[index];
-  slot.id = id;
-  slot.handle.store(program, std::memory_order_release);
+  state_->slots.set(index, program, id);
   return 0;
 }
 
 int ProgArrayMap::lookup_user_impl(const void* key, void* value) {
   uint32_t index = index_of(key);
   if (index >= max_entries()) return -ENOENT;
-  std::lock_guard guard(state_->mu);
-  const Slot& slot = state_->slots[index];
-  if (slot.handle.load() == nullptr) return -ENOENT;
-  std::memcpy(value, &slot.id, 4);
-  return 0;
+  return state_->slots.read_id(index, value);
 }
 
 int ProgArrayMap::update_user_impl(const void* key, const void* value, uint64_t flags) {
@@ -126,11 +155,7 @@ int ProgArrayMap::update_user_impl(const void* key, const void* value, uint64_t 
   uint32_t index = index_of(key);
   if (index >= max_entries()) return -E2BIG;
   uint32_t id = index_of(value);
-  const void* program = nullptr;
-  {
-    std::lock_guard guard(state_->mu);
-    if (state_->resolve) program = state_->resolve(id);
-  }
+  const void* program = state_->slots.resolve(id);
   if (program == nullptr) return -EBADF;  // as the kernel for an fd that names no program
   return set(index, program, id);
 }
@@ -138,29 +163,24 @@ int ProgArrayMap::update_user_impl(const void* key, const void* value, uint64_t 
 // ---------------------------------------------------------------- map of maps
 
 struct MapOfMaps::State {
-  std::mutex mu;
-  HandleResolver resolve;
-  std::vector<Slot> slots;         // array of maps
+  explicit State(uint32_t entries) : slots(entries) {}
+  IdSlots slots;                   // array of maps (a hash of maps uses only the resolver)
   std::unique_ptr<HashMap> table;  // hash of maps: key -> HashValue
 };
 
 MapOfMaps::MapOfMaps(MapSpec spec, MapSpec inner)
-    : Map(std::move(spec)), inner_(std::move(inner)), state_(std::make_unique<State>()) {
+    : Map(std::move(spec)), inner_(std::move(inner)),
+      state_(std::make_unique<State>(type() == BPF_MAP_TYPE_HASH_OF_MAPS ? 0 : max_entries())) {
   if (type() == BPF_MAP_TYPE_HASH_OF_MAPS) {
     MapSpec table{BPF_MAP_TYPE_HASH, key_size(), sizeof(HashValue), max_entries(),
                   flags() & BPF_F_ZERO_SEED, 0, name()};
     state_->table = std::make_unique<HashMap>(table);
-  } else {
-    state_->slots = std::vector<Slot>(max_entries());
   }
 }
 
 MapOfMaps::~MapOfMaps() = default;
 
-void MapOfMaps::set_resolver(HandleResolver resolve) {
-  std::lock_guard guard(state_->mu);
-  state_->resolve = std::move(resolve);
-}
+void MapOfMaps::set_resolver(HandleResolver resolve) { state_->slots.set_resolver(std::move(resolve)); }
 
 void* MapOfMaps::lookup(const void* key) {
   if (state_->table) {
@@ -169,7 +189,7 @@ void* MapOfMaps::lookup(const void* key) {
   }
   uint32_t index = index_of(key);
   if (index >= max_entries()) return nullptr;
-  return const_cast<void*>(state_->slots[index].handle.load(std::memory_order_acquire));
+  return const_cast<void*>(state_->slots.handle(index));
 }
 
 int MapOfMaps::update(const void*, const void*, uint64_t) { return -EINVAL; }
@@ -178,11 +198,7 @@ int MapOfMaps::delete_elem(const void* key) {
   if (state_->table) return state_->table->delete_elem(key);
   uint32_t index = index_of(key);
   if (index >= max_entries()) return -E2BIG;
-  std::lock_guard guard(state_->mu);
-  Slot& slot = state_->slots[index];
-  if (slot.handle.exchange(nullptr) == nullptr) return -ENOENT;
-  slot.id = 0;
-  return 0;
+  return state_->slots.clear(index);
 }
 
 int MapOfMaps::get_next_key(const void* key, void* next_key) {
@@ -201,10 +217,7 @@ int MapOfMaps::set(const void* key, Map* inner, uint32_t id, uint64_t flags) {
   uint32_t index = index_of(key);
   if (index >= max_entries()) return -E2BIG;
   if (inner == nullptr || !inner_map_compatible(inner_, *inner)) return -EINVAL;
-  std::lock_guard guard(state_->mu);
-  Slot& slot = state_->slots[index];
-  slot.id = id;
-  slot.handle.store(inner, std::memory_order_release);
+  state_->slots.set(index, inner, id);
   return 0;
 }
 
@@ -220,11 +233,7 @@ int MapOfMaps::lookup_user_impl(const void* key, void* value) {
   }
   uint32_t index = index_of(key);
   if (index >= max_entries()) return -ENOENT;
-  std::lock_guard guard(state_->mu);
-  const Slot& slot = state_->slots[index];
-  if (slot.handle.load() == nullptr) return -ENOENT;
-  std::memcpy(value, &slot.id, 4);
-  return 0;
+  return state_->slots.read_id(index, value);
 }
 
 int MapOfMaps::update_user_impl(const void* key, const void* value, uint64_t flags) {
@@ -235,11 +244,7 @@ int MapOfMaps::update_user_impl(const void* key, const void* value, uint64_t fla
     if (index_of(key) >= max_entries()) return -E2BIG;
   }
   uint32_t id = index_of(value);
-  const void* handle = nullptr;
-  {
-    std::lock_guard guard(state_->mu);
-    if (state_->resolve) handle = state_->resolve(id);
-  }
+  const void* handle = state_->slots.resolve(id);
   if (handle == nullptr) return -EBADF;  // as the kernel for an fd that names no map
   return set(key, static_cast<Map*>(const_cast<void*>(handle)), id, flags);
 }

@@ -1,127 +1,311 @@
 #include "maps/lpm_trie_map.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "maps/cpu.h"
 
 namespace bpfkit::maps {
+namespace {
 
-LpmTrieMap::LpmTrieMap(MapSpec spec) : Map(std::move(spec)) {
-  data_size_ = key_size() - 4;
-  per_len_.assign(max_prefixlen() + 1, 0);
-}
-
-LpmTrieMap::~LpmTrieMap() {
-  for (uint8_t* v : all_values_) delete[] v;
-}
-
-size_t LpmTrieMap::size() const {
-  std::lock_guard guard(mu_);
-  return entries_.size();
-}
-
-LpmTrieMap::Id LpmTrieMap::id_of(uint32_t prefixlen, const uint8_t* data) const {
-  std::string masked(reinterpret_cast<const char*>(data), data_size_);
-  uint32_t full = prefixlen / 8;
-  uint32_t rest = prefixlen % 8;
-  if (full < data_size_) {
-    masked[full] = static_cast<char>(rest ? (static_cast<uint8_t>(masked[full]) & (0xFF00u >> rest)) : 0);
-    for (uint32_t i = full + 1; i < data_size_; ++i) masked[i] = 0;
-  }
-  return Id{prefixlen, std::move(masked)};
-}
-
-static uint32_t prefixlen_of(const void* key) {
+uint32_t prefixlen_of(const void* key) {
   uint32_t p;
   std::memcpy(&p, key, 4);
   return p;
 }
 
-static const uint8_t* data_of(const void* key) { return static_cast<const uint8_t*>(key) + 4; }
+const uint8_t* data_of(const void* key) { return static_cast<const uint8_t*>(key) + 4; }
 
-LpmTrieMap::Entry* LpmTrieMap::find_longest(const void* key) {
-  uint32_t want = prefixlen_of(key);
-  if (want > max_prefixlen()) return nullptr;
-  for (uint32_t len = want + 1; len-- > 0;) {
-    if (per_len_[len] == 0) continue;
-    auto it = entries_.find(id_of(len, data_of(key)));
-    if (it != entries_.end()) return &it->second;
-  }
-  return nullptr;
+// Readers retry this often before they wait for the writer's lock instead.
+constexpr int kOptimisticTries = 8;
+
+}  // namespace
+
+LpmTrieMap::LpmTrieMap(MapSpec spec) : Map(std::move(spec)) {
+  data_size_ = key_size() - 4;
+  words_ = (data_size_ + 7) / 8;
+  node_bytes_ = sizeof(Node) + 8 * words_ + round_up8(value_size());
 }
 
-uint8_t* LpmTrieMap::alloc_value() {
-  if (!free_values_.empty()) {
-    uint8_t* v = free_values_.back();
-    free_values_.pop_back();
-    return v;
+LpmTrieMap::~LpmTrieMap() = default;  // nodes hold only atomics and bytes: slabs free them
+
+size_t LpmTrieMap::size() const {
+  std::lock_guard guard(mu_);
+  return entries_;
+}
+
+void LpmTrieMap::load_key(const void* key, KeyWords* out) const {
+  out->prefixlen = prefixlen_of(key);
+  const uint8_t* d = data_of(key);
+  if (data_size_ == 4) {  // IPv4: one big-endian load
+    uint32_t v;
+    std::memcpy(&v, d, 4);
+    out->w[0] = uint64_t(__builtin_bswap32(v)) << 32;
+    return;
   }
-  auto* v = new uint8_t[round_up8(value_size())]();
-  all_values_.push_back(v);
-  return v;
+  for (uint32_t w = 0; w < words_; ++w) {
+    uint64_t v = 0;
+    for (uint32_t b = 0; b < 8; ++b) {
+      const uint32_t i = w * 8 + b;
+      v = (v << 8) | (i < data_size_ ? d[i] : 0);
+    }
+    out->w[w] = v;
+  }
+}
+
+uint32_t LpmTrieMap::match_len_words(const uint64_t* nw, const KeyWords& key, uint32_t limit) const {
+  for (uint32_t w = 0; w < words_ && w * 64 < limit; ++w) {
+    if (const uint64_t diff = nw[w] ^ key.w[w]; diff != 0) {
+      return std::min(limit, w * 64 + uint32_t(__builtin_clzll(diff)));
+    }
+  }
+  return limit;
+}
+
+// The kernel's trie_lookup_elem: remember the last stored (non-intermediate)
+// prefix on the way down; stop where the node's prefix stops matching.
+LpmTrieMap::Node* LpmTrieMap::find_longest(const KeyWords& key) const {
+  Node* found = nullptr;
+  // A path's prefix lengths strictly grow, so a consistent walk ends within
+  // max_prefixlen + 1 nodes; the bound keeps a racing walk finite too.
+  uint32_t steps = max_prefixlen() + 2;
+  for (Node* n = root_.load(std::memory_order_acquire); n != nullptr && steps-- > 0;) {
+    const uint32_t matched = match_len(n, key);
+    if (matched == max_prefixlen()) return n;
+    const uint32_t plen = n->prefixlen.load(std::memory_order_relaxed);
+    if (matched < plen) break;
+    if (!n->intermediate.load(std::memory_order_relaxed)) found = n;
+    n = n->child[bit_at(key.w, plen)].load(std::memory_order_acquire);
+  }
+  return found;
+}
+
+LpmTrieMap::Node* LpmTrieMap::find_longest_unlocked(const KeyWords& key) {
+  for (int tries = 0; tries < kOptimisticTries; ++tries) {
+    const uint32_t before = seq_.load(std::memory_order_acquire);
+    if (before & 1) continue;  // a writer is mid-change
+    Node* n = find_longest(key);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (seq_.load(std::memory_order_relaxed) == before) return n;
+  }
+  std::lock_guard guard(mu_);
+  return find_longest(key);
 }
 
 void* LpmTrieMap::lookup(const void* key) {
-  std::lock_guard guard(mu_);
-  Entry* e = find_longest(key);
-  return e ? e->value : nullptr;
+  if (prefixlen_of(key) > max_prefixlen()) return nullptr;
+  KeyWords k;
+  load_key(key, &k);
+  Node* n = find_longest_unlocked(k);
+  return n ? value_of(n) : nullptr;
 }
 
 int LpmTrieMap::lookup_user_impl(const void* key, void* value) {
+  if (prefixlen_of(key) > max_prefixlen()) return -ENOENT;
+  KeyWords k;
+  load_key(key, &k);
   std::lock_guard guard(mu_);
-  Entry* e = find_longest(key);
-  if (e == nullptr) return -ENOENT;
-  std::memcpy(value, e->value, value_size());
+  Node* n = find_longest(k);
+  if (n == nullptr) return -ENOENT;
+  std::memcpy(value, value_of(n), value_size());
   return 0;
 }
 
+LpmTrieMap::Node* LpmTrieMap::alloc_node() {
+  Node* n;
+  if (!free_nodes_.empty()) {
+    n = free_nodes_.back();
+    free_nodes_.pop_back();
+  } else {
+    slabs_.push_back(std::make_unique<uint8_t[]>(node_bytes_));
+    n = new (slabs_.back().get()) Node{};
+  }
+  n->child[0].store(nullptr, std::memory_order_relaxed);
+  n->child[1].store(nullptr, std::memory_order_relaxed);
+  n->intermediate.store(false, std::memory_order_relaxed);
+  return n;
+}
+
+void LpmTrieMap::free_node(Node* n) { free_nodes_.push_back(n); }
+
+// The kernel's trie_update_elem, with one difference: a stored prefix that is
+// updated keeps its node (value and data rewritten in place) where the kernel
+// swaps in a new node; the trie's shape and every result are the same.
 int LpmTrieMap::update(const void* key, const void* value, uint64_t flags) {
   if (flags > BPF_EXIST) return -EINVAL;
-  uint32_t prefixlen = prefixlen_of(key);
-  if (prefixlen > max_prefixlen()) return -EINVAL;
+  KeyWords k;
+  load_key(key, &k);
+  if (k.prefixlen > max_prefixlen()) return -EINVAL;
   std::lock_guard guard(mu_);
-  Id id = id_of(prefixlen, data_of(key));
-  auto it = entries_.find(id);
-  if (it != entries_.end()) {
-    if (flags == BPF_NOEXIST) return -EEXIST;
-    it->second.data.assign(reinterpret_cast<const char*>(data_of(key)), data_size_);
-    std::memcpy(it->second.value, value, value_size());
+  // Whether a new entry fits, as trie_check_add_elem.
+  auto check_add = [&]() -> int {
+    if (flags == BPF_EXIST) return -ENOENT;
+    if (entries_ >= max_entries()) return -ENOSPC;  // the trie's "full", unlike hash's E2BIG
+    return 0;
+  };
+  auto fill = [&](Node* n) {
+    n->prefixlen.store(k.prefixlen, std::memory_order_relaxed);
+    std::memcpy(words_of(n), k.w, 8 * words_);
+    std::memcpy(value_of(n), value, value_size());
+  };
+
+  std::atomic<Node*>* slot = &root_;
+  Node* n = nullptr;
+  uint32_t matched = 0;
+  while ((n = slot->load(std::memory_order_relaxed)) != nullptr) {
+    matched = match_len(n, k);
+    const uint32_t plen = n->prefixlen.load(std::memory_order_relaxed);
+    if (plen != matched || plen == k.prefixlen) break;
+    slot = &n->child[bit_at(k.w, plen)];
+  }
+  if (n == nullptr) {
+    if (int rc = check_add(); rc != 0) return rc;
+    Node* fresh = alloc_node();
+    fill(fresh);
+    begin_change();
+    slot->store(fresh, std::memory_order_release);
+    end_change();
+    ++entries_;
     return 0;
   }
-  if (flags == BPF_EXIST) return -ENOENT;
-  if (entries_.size() >= max_entries()) return -ENOSPC;  // the trie's "full", unlike hash's E2BIG
-  uint8_t* v = alloc_value();
-  std::memcpy(v, value, value_size());
-  entries_.emplace(std::move(id),
-                   Entry{std::string(reinterpret_cast<const char*>(data_of(key)), data_size_), v});
-  ++per_len_[prefixlen];
+  const uint32_t plen = n->prefixlen.load(std::memory_order_relaxed);
+  if (plen == matched) {  // the same prefix: replace in place
+    const bool was_intermediate = n->intermediate.load(std::memory_order_relaxed);
+    if (!was_intermediate && flags == BPF_NOEXIST) return -EEXIST;
+    if (was_intermediate) {
+      if (int rc = check_add(); rc != 0) return rc;
+    }
+    begin_change();
+    fill(n);
+    n->intermediate.store(false, std::memory_order_relaxed);
+    end_change();
+    if (was_intermediate) ++entries_;
+    return 0;
+  }
+  if (int rc = check_add(); rc != 0) return rc;
+  Node* fresh = alloc_node();
+  fill(fresh);
+  if (matched == k.prefixlen) {  // the new prefix contains `n`: insert it above
+    fresh->child[bit_at(words_of(n), matched)].store(n, std::memory_order_relaxed);
+    begin_change();
+    slot->store(fresh, std::memory_order_release);
+    end_change();
+    ++entries_;
+    return 0;
+  }
+  // They diverge after `matched` bits: a new intermediate node holds both.
+  Node* im = alloc_node();
+  im->prefixlen.store(matched, std::memory_order_relaxed);
+  im->intermediate.store(true, std::memory_order_relaxed);
+  std::memcpy(words_of(im), words_of(n), 8 * words_);
+  const int fresh_side = bit_at(k.w, matched);
+  im->child[fresh_side].store(fresh, std::memory_order_relaxed);
+  im->child[1 - fresh_side].store(n, std::memory_order_relaxed);
+  begin_change();
+  slot->store(im, std::memory_order_release);
+  end_change();
+  ++entries_;
   return 0;
 }
 
+// The kernel's trie_delete_elem: a node with two children becomes intermediate;
+// a leaf under an intermediate parent takes the parent with it; otherwise the
+// node's only child (or nothing) takes its place.
 int LpmTrieMap::delete_elem(const void* key) {
-  uint32_t prefixlen = prefixlen_of(key);
-  if (prefixlen > max_prefixlen()) return -EINVAL;
+  KeyWords k;
+  load_key(key, &k);
+  if (k.prefixlen > max_prefixlen()) return -EINVAL;
   std::lock_guard guard(mu_);
-  auto it = entries_.find(id_of(prefixlen, data_of(key)));
-  if (it == entries_.end()) return -ENOENT;
-  free_values_.push_back(it->second.value);
-  entries_.erase(it);
-  --per_len_[prefixlen];
+  std::atomic<Node*>* slot = &root_;
+  std::atomic<Node*>* parent_slot = nullptr;
+  Node* parent = nullptr;
+  Node* n = nullptr;
+  uint32_t matched = 0;
+  while ((n = slot->load(std::memory_order_relaxed)) != nullptr) {
+    matched = match_len(n, k);
+    const uint32_t plen = n->prefixlen.load(std::memory_order_relaxed);
+    if (plen != matched || plen == k.prefixlen) break;
+    parent = n;
+    parent_slot = slot;
+    slot = &n->child[bit_at(k.w, plen)];
+  }
+  if (n == nullptr || n->prefixlen.load(std::memory_order_relaxed) != k.prefixlen ||
+      n->prefixlen.load(std::memory_order_relaxed) != matched || n->intermediate.load(std::memory_order_relaxed)) {
+    return -ENOENT;
+  }
+  --entries_;
+  Node* left = n->child[0].load(std::memory_order_relaxed);
+  Node* right = n->child[1].load(std::memory_order_relaxed);
+  begin_change();
+  if (left != nullptr && right != nullptr) {
+    n->intermediate.store(true, std::memory_order_relaxed);
+  } else if (parent != nullptr && parent->intermediate.load(std::memory_order_relaxed) && left == nullptr &&
+             right == nullptr) {
+    Node* sibling = parent->child[parent->child[0].load(std::memory_order_relaxed) == n ? 1 : 0].load(
+        std::memory_order_relaxed);
+    parent_slot->store(sibling, std::memory_order_release);
+    free_node(parent);
+    free_node(n);
+  } else {
+    slot->store(left != nullptr ? left : right, std::memory_order_release);
+    free_node(n);
+  }
+  end_change();
   return 0;
 }
 
+// The kernel's trie_get_next_key: the post-order successor of the exact key,
+// or the first node in post-order when the key is missing or invalid.
 int LpmTrieMap::get_next_key(const void* key, void* next_key) {
   std::lock_guard guard(mu_);
-  auto it = entries_.begin();
+  Node* search_root = root_.load(std::memory_order_relaxed);
+  if (search_root == nullptr) return -ENOENT;
+  Node* next = nullptr;
   if (key != nullptr && prefixlen_of(key) <= max_prefixlen()) {
-    auto found = entries_.find(id_of(prefixlen_of(key), data_of(key)));
-    if (found != entries_.end()) it = std::next(found);
+    KeyWords k;
+    load_key(key, &k);
+    std::vector<Node*> path;
+    Node* n = search_root;
+    uint32_t matched = 0;
+    while (n != nullptr) {
+      path.push_back(n);
+      matched = match_len(n, k);
+      const uint32_t plen = n->prefixlen.load(std::memory_order_relaxed);
+      if (plen != matched || plen == k.prefixlen) break;
+      n = n->child[bit_at(k.w, plen)].load(std::memory_order_relaxed);
+    }
+    if (n != nullptr && n->prefixlen.load(std::memory_order_relaxed) == matched &&
+        n->prefixlen.load(std::memory_order_relaxed) == k.prefixlen && !n->intermediate.load(std::memory_order_relaxed)) {
+      // Climb: a right sibling subtree comes next, else the first stored ancestor.
+      search_root = nullptr;
+      for (size_t i = path.size() - 1; i > 0 && next == nullptr && search_root == nullptr; --i) {
+        Node* parent = path[i - 1];
+        if (parent->child[0].load(std::memory_order_relaxed) == path[i]) {
+          search_root = parent->child[1].load(std::memory_order_relaxed);
+        }
+        if (search_root == nullptr && !parent->intermediate.load(std::memory_order_relaxed)) next = parent;
+      }
+      if (next == nullptr && search_root == nullptr) return -ENOENT;
+    }
   }
-  if (it == entries_.end()) return -ENOENT;
+  if (next == nullptr) {
+    // The leftmost stored node of the subtree: the first in post-order.
+    for (Node* n = search_root; n != nullptr;) {
+      if (n->intermediate.load(std::memory_order_relaxed)) {
+        n = n->child[0].load(std::memory_order_relaxed);
+      } else {
+        next = n;
+        n = n->child[0].load(std::memory_order_relaxed);
+        if (n == nullptr) n = next->child[1].load(std::memory_order_relaxed);
+      }
+    }
+  }
   auto* out = static_cast<uint8_t*>(next_key);
-  std::memcpy(out, &it->first.prefixlen, 4);
-  std::memcpy(out + 4, it->second.data.data(), data_size_);
+  const uint32_t plen = next->prefixlen.load(std::memory_order_relaxed);
+  std::memcpy(out, &plen, 4);
+  const uint64_t* w = words_of(next);
+  for (uint32_t i = 0; i < data_size_; ++i) out[4 + i] = uint8_t(w[i / 8] >> (56 - 8 * (i % 8)));
   return 0;
 }
 

@@ -2,22 +2,25 @@
 // then data_size bytes, most significant bit first); lookup returns the value
 // of the longest stored prefix that matches the key's first prefixlen bits.
 //
-// Stored as an ordered map from (prefixlen, masked data) plus a count per
-// prefix length: a lookup probes only the lengths in use, longest first.
-// Iteration order (get_next_key) is longer prefixes first, then by data
-// ascending. The kernel walks its trie in post-order, which also yields more
-// specific prefixes before the prefixes that contain them, but its exact order
-// differs; the same set of keys is reached. As the kernel does, a key that is
-// not stored restarts the iteration, and the data returned is the data of the
-// last update of that prefix (bits beyond the prefix included).
-// Value memory of deleted entries is kept for reuse, so pointers from lookup()
-// stay valid memory.
+// The same structure as the kernel's: a path-compressed binary trie whose nodes
+// are the stored prefixes plus "intermediate" nodes where two subtrees branch.
+// The shape depends only on the set of prefixes, so get_next_key walks it in the
+// kernel's post-order and yields exactly the kernel's sequence of keys.
+//
+// Lookups take no lock: writers (under a mutex) bump a sequence count around
+// every change, and a reader that saw the count move retries (after a few
+// retries it takes the lock). Node memory is never returned while the map
+// lives — a removed node goes to a free list — so a racing reader never touches
+// freed memory and a pointer from lookup() stays valid memory. Node data is kept
+// as big-endian 64-bit words so that a prefix comparison is one XOR and a
+// count of leading zeros per 64 bits.
 #pragma once
 
-#include <map>
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
-#include <string>
 #include <vector>
 
 #include "maps/map.h"
@@ -39,31 +42,52 @@ class LpmTrieMap : public Map {
   size_t size() const;
 
  private:
-  struct Id {
+  struct Node {
+    std::atomic<Node*> child[2];
+    std::atomic<uint32_t> prefixlen;
+    std::atomic<bool> intermediate;
+    // followed by words_ big-endian 64-bit words (the key data as last given),
+    // then the value (value_size bytes, rounded up to 8; unused while intermediate)
+  };
+  // A key's data as words, on the caller's stack (data_size is at most 256 bytes).
+  struct KeyWords {
     uint32_t prefixlen;
-    std::string masked;
-  };
-  struct Order {
-    bool operator()(const Id& a, const Id& b) const {
-      if (a.prefixlen != b.prefixlen) return a.prefixlen > b.prefixlen;
-      return a.masked < b.masked;
-    }
-  };
-  struct Entry {
-    std::string data;  // as last given by update
-    uint8_t* value;
+    uint64_t w[32];
   };
 
-  Id id_of(uint32_t prefixlen, const uint8_t* data) const;
-  Entry* find_longest(const void* key);
-  uint8_t* alloc_value();
+  uint64_t* words_of(Node* n) const { return reinterpret_cast<uint64_t*>(n + 1); }
+  const uint64_t* words_of(const Node* n) const { return reinterpret_cast<const uint64_t*>(n + 1); }
+  void load_key(const void* key, KeyWords* out) const;
+  // How many leading bits of `n` match `key`, at most min(n.prefixlen, key.prefixlen).
+  uint32_t match_len(const Node* n, const KeyWords& key) const {
+    const uint32_t limit = std::min(n->prefixlen.load(std::memory_order_relaxed), key.prefixlen);
+    const uint64_t* nw = words_of(n);
+    if (words_ == 1) {  // keys of up to 8 data bytes (IPv4): one XOR
+      const uint64_t diff = nw[0] ^ key.w[0];
+      return diff == 0 ? limit : std::min(limit, uint32_t(__builtin_clzll(diff)));
+    }
+    return match_len_words(nw, key, limit);
+  }
+  uint32_t match_len_words(const uint64_t* nw, const KeyWords& key, uint32_t limit) const;
+  uint8_t* value_of(Node* n) const { return reinterpret_cast<uint8_t*>(words_of(n) + words_); }
+  static int bit_at(const uint64_t* words, uint32_t bit) { return int(words[bit / 64] >> (63 - bit % 64)) & 1; }
+
+  Node* find_longest(const KeyWords& key) const;  // caller holds mu_ or validates seq_
+  Node* find_longest_unlocked(const KeyWords& key);
+  Node* alloc_node();
+  void free_node(Node* n);
+  void begin_change() { seq_.fetch_add(1, std::memory_order_relaxed); std::atomic_thread_fence(std::memory_order_release); }
+  void end_change() { seq_.fetch_add(1, std::memory_order_release); }
 
   uint32_t data_size_;
+  uint32_t words_;
+  size_t node_bytes_;
   mutable std::mutex mu_;
-  std::map<Id, Entry, Order> entries_;
-  std::vector<uint32_t> per_len_;  // entries per prefix length
-  std::vector<uint8_t*> all_values_;
-  std::vector<uint8_t*> free_values_;
+  std::atomic<uint32_t> seq_{0};
+  std::atomic<Node*> root_{nullptr};
+  size_t entries_ = 0;
+  std::vector<std::unique_ptr<uint8_t[]>> slabs_;  // every node ever allocated
+  std::vector<Node*> free_nodes_;
 };
 
 }  // namespace bpfkit::maps

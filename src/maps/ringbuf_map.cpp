@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 namespace bpfkit::maps {
 
@@ -34,17 +35,46 @@ uint32_t load_len(const uint8_t* hdr) {
   return __atomic_load_n(reinterpret_cast<const uint32_t*>(hdr), __ATOMIC_ACQUIRE);
 }
 
+// The kernel's producer spinlock: a reservation holds it for a few loads and
+// stores, so waiting means spinning; a holder that was preempted (more threads
+// than CPUs) is waited for by yielding.
+class SpinLock {
+ public:
+  void lock() {
+    while (locked_.exchange(true, std::memory_order_acquire)) {
+      for (int spins = 0; locked_.load(std::memory_order_relaxed);) {
+        if (++spins < 128) {
+#if defined(__x86_64__) || defined(__i386__)
+          __builtin_ia32_pause();
+#endif
+        } else {
+          std::this_thread::yield();
+          spins = 0;
+        }
+      }
+    }
+  }
+  void unlock() { locked_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
 }  // namespace
 
 struct RingBufMap::State {
+  // Fixed after construction.
   uint8_t* data = nullptr;  // `size` bytes, mapped twice in a row so records that wrap stay contiguous
   uint64_t size = 0;
   uint64_t mask = 0;
-  std::mutex producer_mu;  // the kernel's spinlock: reservations are serialised
-  uint64_t pending_pos = 0;  // oldest record that may still be busy (guarded by producer_mu)
+  // Producers' line.
+  alignas(64) SpinLock producer_lock;  // reservations are serialised, as in the kernel
+  uint64_t pending_pos = 0;  // oldest record that may still be busy (guarded by producer_lock)
   std::atomic<uint64_t> producer_pos{0};
-  std::atomic<uint64_t> consumer_pos{0};
-  std::mutex consumer_mu;  // one consumer at a time
+  // The consumer's line.
+  alignas(64) std::atomic<uint64_t> consumer_pos{0};
+  std::atomic<uint32_t> waiters{0};  // threads inside wait(): producers wake nobody when 0
+  alignas(64) std::mutex consumer_mu;  // one consumer at a time
   std::mutex wait_mu;
   std::condition_variable wait_cv;
   uint64_t wakeups = 0;  // guarded by wait_mu
@@ -76,8 +106,11 @@ RingBufMap::RingBufMap(MapSpec spec) : Map(std::move(spec)), state_(new State) {
     area = mmap(nullptr, 2 * s.size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (area != MAP_FAILED) {
       auto* base = static_cast<uint8_t*>(area);
-      bool ok = mmap(base, s.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED &&
-                mmap(base + s.size, s.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED;
+      // Populated now, as the kernel allocates a ring's pages when it creates the
+      // map: producers then never take a page fault.
+      int how = MAP_SHARED | MAP_FIXED | MAP_POPULATE;
+      bool ok = mmap(base, s.size, PROT_READ | PROT_WRITE, how, fd, 0) != MAP_FAILED &&
+                mmap(base + s.size, s.size, PROT_READ | PROT_WRITE, how, fd, 0) != MAP_FAILED;
       if (!ok) {
         munmap(area, 2 * s.size);
         area = MAP_FAILED;
@@ -92,6 +125,12 @@ RingBufMap::RingBufMap(MapSpec spec) : Map(std::move(spec)), state_(new State) {
                        ENOMEM);
   }
   s.data = static_cast<uint8_t*>(area);
+  // Write every page once through both mappings: a populated shared mapping still
+  // takes a fault (or, in a VM, an exit) on the first store to each page, which
+  // would otherwise land on a producer's reserve().
+  for (uint64_t off = 0; off < 2 * s.size; off += 4096) {
+    *reinterpret_cast<volatile uint8_t*>(s.data + off) = 0;
+  }
 }
 
 RingBufMap::~RingBufMap() {
@@ -113,7 +152,7 @@ void* RingBufMap::reserve(uint64_t size, uint64_t flags) {
   uint64_t len = (size + kHeaderSize + 7) & ~uint64_t{7};
   if (len > s.size) return nullptr;
   uint64_t cons = s.consumer_pos.load(std::memory_order_acquire);
-  std::lock_guard guard(s.producer_mu);
+  std::lock_guard guard(s.producer_lock);
   uint64_t prod = s.producer_pos.load(std::memory_order_relaxed);
   uint64_t pend = s.pending_pos;
   // Skip over records committed since the last reservation.
@@ -147,11 +186,18 @@ void RingBufMap::commit(void* sample, uint64_t flags, bool discard) {
   if (!(old_len & kBusyBit)) return;  // committed twice: the verifier forbids it; ignore rather than corrupt
   uint32_t new_len = old_len ^ kBusyBit;
   if (discard) new_len |= kDiscardBit;
-  __atomic_exchange_n(len, new_len, __ATOMIC_ACQ_REL);
-  // Wake a consumer that waits for exactly this record, as the kernel does.
+  // Only this record's owner writes its header now: a release store publishes
+  // the data with it, no read-modify-write needed.
+  __atomic_store_n(len, new_len, __ATOMIC_RELEASE);
+  if ((flags & (BPF_RB_NO_WAKEUP | BPF_RB_FORCE_WAKEUP)) == BPF_RB_NO_WAKEUP) return;
+  // Wake a consumer that waits for exactly this record, as the kernel does. The
+  // fence pairs with wait()'s: either this sees the consumer's position and its
+  // waiter count, or the consumer sees this record committed.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   uint64_t rec = static_cast<uint64_t>(hdr - s.data) & s.mask;
-  uint64_t cons = s.consumer_pos.load(std::memory_order_acquire) & s.mask;
-  if ((flags & BPF_RB_FORCE_WAKEUP) || (cons == rec && !(flags & BPF_RB_NO_WAKEUP))) s.wake();
+  uint64_t cons = s.consumer_pos.load(std::memory_order_relaxed) & s.mask;
+  if (!(flags & BPF_RB_FORCE_WAKEUP) && cons != rec) return;
+  if (s.waiters.load(std::memory_order_relaxed) != 0) s.wake();
 }
 
 int RingBufMap::output(const void* data, uint64_t size, uint64_t flags) {
@@ -199,14 +245,21 @@ size_t RingBufMap::consume(const RecordFn& on_record) {
 bool RingBufMap::wait(int timeout_ms) {
   State& s = *state_;
   if (s.record_ready()) return true;
-  std::unique_lock lock(s.wait_mu);
-  uint64_t seen = s.wakeups;
-  auto woken = [&] { return s.wakeups != seen || s.record_ready(); };
-  if (timeout_ms < 0) {
-    s.wait_cv.wait(lock, woken);
-  } else {
-    s.wait_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), woken);
+  s.waiters.fetch_add(1, std::memory_order_relaxed);
+  // Pairs with commit()'s fence (see there): no wakeup is lost between the
+  // consumer's last position store and its going to sleep.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  {
+    std::unique_lock lock(s.wait_mu);
+    uint64_t seen = s.wakeups;
+    auto woken = [&] { return s.wakeups != seen || s.record_ready(); };
+    if (timeout_ms < 0) {
+      s.wait_cv.wait(lock, woken);
+    } else {
+      s.wait_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), woken);
+    }
   }
+  s.waiters.fetch_sub(1, std::memory_order_relaxed);
   return s.record_ready();
 }
 

@@ -28,6 +28,10 @@ struct TargetOptions {
   // programs are verified: every memory access is bounds-checked).
   bool jit = true;
   bool checked = true;
+  // Userspace target: run the verifier on every program at load and refuse the
+  // object when it rejects one (as BPF_PROG_LOAD does). false: --unverified,
+  // which only makes sense with checked mode.
+  bool verify = true;
   // bpf_printk output; unset: stderr ("<comm>-<pid> [cpu] bpf_trace_printk: ..." lines on the Linux target come from trace_pipe).
   std::function<void(std::string_view)> on_printk;
   // Linux target: verifier log level for loads (0: only on failure).

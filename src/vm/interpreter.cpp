@@ -13,11 +13,12 @@ namespace bpfkit::vm {
 namespace {
 
 // Helper calls resolved against one helper table generation, by slot. It holds
-// function pointers, not specs, so that it never points into a table that is gone.
+// function pointers and prototypes, not specs, so that it never points into a table that is gone.
 struct HelperCache {
   const core::HelperTable* table = nullptr;
   uint64_t generation = 0;
   std::vector<core::HelperFn> by_slot;
+  std::vector<core::HelperProto> protos;  // by slot
 };
 
 class Interpreter final : public Engine {
@@ -52,7 +53,10 @@ class Interpreter final : public Engine {
     args.r[1] = r2;
     args.env = &env;
     args.budget = options_.budget;
-    args.helpers = helper_cache(env.helpers);
+    if (const HelperCache* cache = helper_cache(env.helpers)) {
+      args.helpers = cache->by_slot.data();
+      args.protos = cache->protos.data();
+    }
     args.ctx = &ctx;
     args.stack_lo = ctx.stack_top - kStackSize;
     const CallbackScope scope(env, &interp::call_subprogram, &ctx);
@@ -65,30 +69,33 @@ class Interpreter final : public Engine {
   static constexpr size_t kMaxCaches = 16;
 
   // Resolves helper ids once per table generation, so that a call is one load.
-  const core::HelperFn* helper_cache(const core::HelperTable* table) {
+  const HelperCache* helper_cache(const core::HelperTable* table) {
     if (table == nullptr || helper_slots_.empty()) return nullptr;
     const uint64_t generation = table->generation();
     const HelperCache* c = cache_.load(std::memory_order_acquire);
     if (c && c->table == table && c->generation == generation) [[likely]]
-      return c->by_slot.data();
+      return c;
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& known : caches_)
       if (known->table == table && known->generation == generation) {
         cache_.store(known.get(), std::memory_order_release);
-        return known->by_slot.data();
+        return known.get();
       }
     if (caches_.size() >= kMaxCaches) return nullptr;
     auto fresh = std::make_unique<HelperCache>();
     fresh->table = table;
     fresh->generation = generation;
     fresh->by_slot.assign(ops_.size(), nullptr);
+    fresh->protos.assign(ops_.size(), core::HelperProto{});
     for (uint32_t slot : helper_slots_) {
       const core::HelperSpec* spec = table->find(ops_[slot].imm);
-      if (spec) fresh->by_slot[slot] = spec->fn;  // unknown ones take the slow path, which reports them
+      if (!spec) continue;  // unknown ones take the slow path, which reports them
+      fresh->by_slot[slot] = spec->fn;
+      fresh->protos[slot] = spec->proto;
     }
     cache_.store(fresh.get(), std::memory_order_release);
     caches_.push_back(std::move(fresh));
-    return caches_.back()->by_slot.data();
+    return caches_.back().get();
   }
 
   EngineOptions options_;

@@ -110,6 +110,8 @@ struct RunArgs {
   // The function of the helper each `call` slot names, resolved in env->helpers
   // (null: look it up); null altogether when there is no cache.
   const core::HelperFn* helpers = nullptr;
+  // Beside `helpers`, their prototypes (checked mode checks the arguments with them).
+  const core::HelperProto* protos = nullptr;
   RunContext* ctx = nullptr;
   // Where the code starts: slot, frame depth and that frame's bottom (0, 0 and the
   // outermost frame for the main function; the budget comes from ctx->budget).

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "isa/opcodes.h"
+#include "vm/helper_args.h"
 #include "vm/interpreter.h"
 #include "vm/run_errors.h"
 #include "vm/semantics.h"
@@ -55,12 +56,20 @@ struct Frame {
   fail(ops, pc, run_errors::missing_helper(id, spec, callx_reg));
 }
 
-inline uint64_t call_helper(const Op* ops, const Op* pc, core::ExecEnv& env, uint64_t id, const uint64_t* reg,
-                            int callx_reg) {
+// A call whose helper was not resolved in advance (callx, no cache). Checked mode checks
+// its arguments first (`stack`); a refusal aborts the run, which then stops as for any abort.
+template <bool Checked>
+uint64_t call_helper(const Op* ops, const Op* pc, core::ExecEnv& env, uint64_t id, const uint64_t* reg,
+                     int callx_reg, [[maybe_unused]] HelperStack stack) {
   const core::HelperSpec* spec = nullptr;
   if (id <= uint64_t(INT32_MAX) && env.helpers) spec = env.helpers->find(int32_t(id));
   if (!spec || !spec->fn) [[unlikely]]
     no_helper(ops, pc, id, spec, callx_reg);
+  if constexpr (Checked) {
+    const uint64_t args[5] = {reg[1], reg[2], reg[3], reg[4], reg[5]};
+    if (!check_helper_args(int32_t(id), spec->proto, args, stack, env)) [[unlikely]]
+      return 0;
+  }
   return spec->fn(reg[1], reg[2], reg[3], reg[4], reg[5], &env);
 }
 
@@ -325,15 +334,23 @@ CALL_LOCAL:
 CALL_HELPER:
   if constexpr (Checked) SPEND();
   PUBLISH();
-  if (const core::HelperFn fn = helpers ? helpers[pc - ops] : nullptr) [[likely]]
+  if (const core::HelperFn fn = helpers ? helpers[pc - ops] : nullptr) [[likely]] {
+    if constexpr (Checked) {
+      const uint64_t a[5] = {R(1), R(2), R(3), R(4), R(5)};
+      if (!check_helper_args(pc->imm, args->protos[pc - ops], a, {stack_lo, stack_top}, env)) [[unlikely]] {
+        R(0) = 0;
+        goto after_helper;
+      }
+    }
     R(0) = fn(R(1), R(2), R(3), R(4), R(5), &env);
-  else
-    R(0) = call_helper(ops, pc, env, uint64_t(int64_t(pc->imm)), reg, -1);
+  } else {
+    R(0) = call_helper<Checked>(ops, pc, env, uint64_t(int64_t(pc->imm)), reg, -1, {stack_lo, stack_top});
+  }
   goto after_helper;
 CALLX:
   if constexpr (Checked) SPEND();
   PUBLISH();
-  R(0) = call_helper(ops, pc, env, R(pc->src), reg, pc->src);
+  R(0) = call_helper<Checked>(ops, pc, env, R(pc->src), reg, pc->src, {stack_lo, stack_top});
 after_helper:
   if constexpr (Checked) budget = ctx.budget;  // callbacks spent some
   if (env.abort) [[unlikely]] {

@@ -29,6 +29,7 @@ struct HelperBinding {
   const core::HelperTable* table = nullptr;
   uint64_t generation = 0;
   std::vector<core::HelperFn> fns;
+  std::vector<core::HelperProto> protos;  // values, never pointers into the table
 };
 
 class JitEngine;
@@ -67,7 +68,14 @@ class JitEngine final : public Engine {
   uint64_t run(uint64_t r1, uint64_t r2, core::ExecEnv& env) override {
     jit::RunState state;  // the code initialises the rest
     state.env = &env;
-    state.helpers = helper_ids_.empty() ? nullptr : bind_helpers(env.helpers).fns.data();
+    state.helpers = nullptr;
+    state.protos = nullptr;
+    state.helper_ids = helper_ids_.data();
+    if (!helper_ids_.empty()) {
+      const HelperBinding& binding = bind_helpers(env.helpers);
+      state.helpers = binding.fns.data();
+      state.protos = binding.protos.data();
+    }
     state.abort = &env.abort;
     state.sites = sites_.data();
     state.budget = options_.budget;
@@ -156,6 +164,7 @@ class JitEngine final : public Engine {
     for (int32_t id : helper_ids_) {
       const core::HelperSpec* spec = table ? table->find(id) : nullptr;
       fresh->fns.push_back(spec ? spec->fn : nullptr);
+      fresh->protos.push_back(spec ? spec->proto : core::HelperProto{});
     }
     bindings_.push_back(std::move(fresh));
     last_binding_.store(bindings_.back().get(), std::memory_order_release);

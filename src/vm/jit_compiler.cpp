@@ -996,13 +996,22 @@ void Codegen::check_abort() {
 void Codegen::helper_call(int32_t id) {
   Assembler& a = *a_;
   spend_budget();
-  if (!subprograms_.empty()) a.mov(8, STATE(helper_frame), Reg::Rbp);  // for callbacks
-  // r1-r5 already sit in the SysV argument registers; the env is the 6th argument.
-  a.mov(8, Reg::R9, STATE(env));
+  // For callbacks, and for the argument check: the caller's stack frame.
+  if (options_.checked || !subprograms_.empty()) a.mov(8, STATE(helper_frame), Reg::Rbp);
+  const int32_t index = int32_t(helper_index_.at(id));
   a.mov(8, Reg::R11, STATE(helpers));
-  a.mov(8, Reg::R11, Mem{Reg::R11, int32_t(helper_index_.at(id) * 8)});
+  a.mov(8, Reg::R11, Mem{Reg::R11, index * 8});
   a.test(8, Reg::R11, Reg::R11);
   a.jcc(Cond::E, error_stub(ErrorKind::NoHelper, slot_));
+  if (options_.checked) {
+    // The dispatch checks the pointer arguments against the prototype, then calls the helper.
+    a.mov(8, STATE(callx_id), index);
+    a.mov(8, Reg::R9, kState);
+    a.movabs(Reg::R11, uint64_t(reinterpret_cast<uintptr_t>(&checked_helper_dispatch)));
+  } else {
+    // r1-r5 already sit in the SysV argument registers; the env is the 6th argument.
+    a.mov(8, Reg::R9, STATE(env));
+  }
   a.call(Reg::R11);
   check_abort();
 }
@@ -1018,10 +1027,11 @@ void Codegen::local_call(uint32_t target) {
 void Codegen::callx(uint8_t reg) {
   Assembler& a = *a_;
   spend_budget();
-  if (!subprograms_.empty()) a.mov(8, STATE(helper_frame), Reg::Rbp);  // for callbacks
+  if (options_.checked || !subprograms_.empty()) a.mov(8, STATE(helper_frame), Reg::Rbp);
   a.mov(8, STATE(callx_id), R(reg));
   a.mov(8, Reg::R9, kState);
-  a.movabs(Reg::R11, uint64_t(reinterpret_cast<uintptr_t>(&callx_dispatch)));
+  const auto dispatch = options_.checked ? &checked_callx_dispatch : &callx_dispatch;
+  a.movabs(Reg::R11, uint64_t(reinterpret_cast<uintptr_t>(dispatch)));
   a.call(Reg::R11);
   a.alu(XAlu::Cmp, 4, STATE(error_kind), 0);
   a.jcc(Cond::NE, error_stub(ErrorKind::None, slot_));  // the dispatch recorded which error

@@ -1,6 +1,7 @@
 // The C++ side of JIT code at run time: the slow path of checked accesses and
 // the callx dispatch. Neither may throw: exceptions cannot unwind JIT frames.
 #include "vm/engine.h"
+#include "vm/helper_args.h"
 #include "vm/jit_state.h"
 
 namespace bpfkit::vm::jit {
@@ -41,15 +42,47 @@ bool check_access(RunState* state, uint64_t addr, uint64_t site_index, uint64_t 
   return false;
 }
 
-uint64_t callx_dispatch(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, RunState* state) {
+namespace {
+
+// The helper callx names, or nullptr after recording the error.
+const core::HelperSpec* callx_helper(RunState* state) {
   const uint64_t id = state->callx_id;
   const core::HelperSpec* spec = nullptr;
   if (id <= uint64_t(INT32_MAX) && state->env->helpers) spec = state->env->helpers->find(int32_t(id));
   if (!spec || !spec->fn) [[unlikely]] {
     state->error_kind = uint32_t(ErrorKind::NoHelper);
     state->error_value = id;
-    return 0;
+    return nullptr;
   }
+  return spec;
+}
+
+HelperStack helper_stack(const RunState* state) { return {state->helper_frame - kStackSize, state->stack_top}; }
+
+}  // namespace
+
+uint64_t callx_dispatch(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, RunState* state) {
+  const core::HelperSpec* spec = callx_helper(state);
+  return spec ? spec->fn(r1, r2, r3, r4, r5, state->env) : 0;
+}
+
+uint64_t checked_helper_dispatch(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                                 RunState* state) {
+  const uint64_t index = state->callx_id;
+  const uint64_t args[5] = {r1, r2, r3, r4, r5};
+  if (!check_helper_args(state->helper_ids[index], state->protos[index], args, helper_stack(state), *state->env))
+    [[unlikely]]
+    return 0;
+  return state->helpers[index](r1, r2, r3, r4, r5, state->env);
+}
+
+uint64_t checked_callx_dispatch(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                                RunState* state) {
+  const core::HelperSpec* spec = callx_helper(state);
+  if (!spec) return 0;
+  const uint64_t args[5] = {r1, r2, r3, r4, r5};
+  if (!check_helper_args(spec->id, spec->proto, args, helper_stack(state), *state->env)) [[unlikely]]
+    return 0;
   return spec->fn(r1, r2, r3, r4, r5, state->env);
 }
 

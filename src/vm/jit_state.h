@@ -50,6 +50,9 @@ struct RunState {
   // Inputs.
   core::ExecEnv* env;             // the 6th helper argument
   const core::HelperFn* helpers;  // by the program's helper index; null: unknown
+  // Checked mode, by the same index: prototypes and ids, for the check of helper arguments.
+  const core::HelperProto* protos;
+  const int32_t* helper_ids;
   const bool* abort;              // &env->abort
   const AccessSite* sites;
   uint64_t budget;      // checked mode: what is left
@@ -63,12 +66,12 @@ struct RunState {
   uint64_t saved_rsp;    // native rsp after the entry prologue
   uint64_t stack_top;    // r10 of the outermost frame
   uint64_t call_limit;   // a call from a frame with r10 below this is a 9th frame
-  uint64_t callx_id;     // argument of the callx dispatch
+  uint64_t callx_id;     // argument of the callx dispatch; checked helper calls: the helper index
   uint64_t error_value;  // faulting address, helper id
   uint32_t error_site;   // AccessSite index
   uint32_t error_fault;  // AccessFault
-  // Callbacks (programs with subprograms only). helper_frame: r10 of the latest helper
-  // call, written before each; a callback's frame is the next one down. callback_rsp:
+  // helper_frame: r10 of the latest helper call, written before each in checked mode and in
+  // programs with subprograms (a callback's frame is the next one down). callback_rsp:
   // where the innermost callback trampoline resumes after an error; 0 (an input) outside.
   uint64_t helper_frame;
   uint64_t callback_rsp;
@@ -100,5 +103,14 @@ bool check_access(RunState* state, uint64_t addr, uint64_t site, uint64_t frame_
 // callx: calls the helper whose id is state->callx_id with r1..r5. An unknown id
 // records an error (the code checks error_kind after the call) and returns 0.
 uint64_t callx_dispatch(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, RunState* state);
+
+// Checked mode's helper calls: check_helper_args (vm/helper_args.h) on r1..r5 first, with
+// the stack from state->helper_frame; a refusal aborts the run (env.abort) and returns 0.
+// The helper is state->helpers[state->callx_id] (the code has tested it is there) ...
+uint64_t checked_helper_dispatch(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                                 RunState* state);
+// ... or, for callx, the one whose id is state->callx_id, as callx_dispatch.
+uint64_t checked_callx_dispatch(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                                RunState* state);
 
 }  // namespace bpfkit::vm::jit

@@ -2,6 +2,7 @@
 // engines provide ExecEnv::call_subprogram), and their argument checks.
 #include <linux/bpf.h>
 
+#include "../support/callback_program.h"
 #include "helper_test_util.h"
 #include "maps/map.h"
 
@@ -21,23 +22,22 @@ TEST(CallbackHelpers, ArgumentChecksComeFirst) {
   EXPECT_EQ(env.abort_reason, "bpf_loop: the engine running this program cannot call a callback");
 }
 
-class CallbackProgramTest : public ::testing::TestWithParam<EngineKind> {};
+using test_support::call_with_stack_ctx;
+
+class CallbackProgramTest : public ::testing::TestWithParam<EngineKind> {
+ protected:
+  // Runs `text`, whose callbacks are named by label (func(cb)), once in checked mode.
+  uint64_t run(const std::string& text, core::ExecEnv& env) const {
+    const vm::Program program = test_support::callback_program(text);
+    auto engine = GetParam() == EngineKind::Interpreter ? vm::make_interpreter(program) : vm::make_jit(program);
+    return engine->run(0, 0, env);
+  }
+};
 
 // Sums i over the iterations through the ctx on the stack; the callback stops at i == 6.
 TEST_P(CallbackProgramTest, LoopCallsUntilTheCallbackReturnsOne) {
   core::ExecEnv env = runtime_env();
-  const std::string text = R"(
-      *(u64 *)(r10 - 8) = 0
-      r1 = 100
-      r2 = 12 ll
-      r3 = r10
-      r3 += -8
-      r4 = 0
-      call 181
-      r1 = *(u64 *)(r10 - 8)
-      r0 <<= 32
-      r0 |= r1
-      exit
+  const std::string text = call_with_stack_ctx(BPF_FUNC_loop, "100") + R"(
     cb:
       r3 = *(u64 *)(r2 + 0)
       r3 += r1
@@ -48,8 +48,7 @@ TEST_P(CallbackProgramTest, LoopCallsUntilTheCallbackReturnsOne) {
     done:
       exit
   )";
-  // The callback starts at slot 12 (the lddw takes two slots).
-  const uint64_t r = run_asm(GetParam(), text, env, 0, {12});
+  const uint64_t r = run(text, env);
   EXPECT_EQ(r >> 32, 7u);          // calls made: i = 0..6
   EXPECT_EQ(r & 0xffffffff, 21u);  // 0 + 1 + ... + 6
 }
@@ -65,19 +64,7 @@ TEST_P(CallbackProgramTest, ForEachMapElemVisitsEveryElement) {
   }
   core::ExecEnv env = runtime_env();
   env.maps.push_back(m.get());
-  const std::string text = R"(
-      *(u64 *)(r10 - 8) = 0
-      r1 = )" + hex(addr(m.get())) +
-                           R"( ll
-      r2 = 13 ll
-      r3 = r10
-      r3 += -8
-      r4 = 0
-      call 164
-      r1 = *(u64 *)(r10 - 8)
-      r0 <<= 32
-      r0 |= r1
-      exit
+  const std::string text = call_with_stack_ctx(BPF_FUNC_for_each_map_elem, hex(addr(m.get())) + " ll") + R"(
     cb:
       r5 = *(u32 *)(r2 + 0)
       r0 = *(u64 *)(r3 + 0)
@@ -89,7 +76,7 @@ TEST_P(CallbackProgramTest, ForEachMapElemVisitsEveryElement) {
       r0 = 0
       exit
   )";
-  const uint64_t r = run_asm(GetParam(), text, env, 0, {13});
+  const uint64_t r = run(text, env);
   EXPECT_EQ(r >> 32, 5u);
   EXPECT_EQ(r & 0xffffffff, 150u + 15u);  // every value plus its key
   for (uint32_t k = 1; k <= 5; ++k) {

@@ -9,10 +9,9 @@
 #include <filesystem>
 #include <random>
 
-#include "../support/compile_bpf.h"
+#include "../support/btf_json_types.h"
 #include "kernel_test_util.h"
 #include "object/btf_json.h"
-#include "object/elf_file.h"
 
 namespace bpfkit::object {
 namespace {
@@ -20,28 +19,8 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const char* kSource = R"(#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-typedef unsigned int u32_t;
-enum state { ST_IDLE = 0, ST_RUN = 1, ST_DEAD = -1 };
-enum color { RED = 1, GREEN = 2, BLUE = 4 };
-struct addr { unsigned char bytes[4]; unsigned short port; };
-struct value {
-  char name[16];
-  struct addr addrs[2];
-  unsigned int flags : 3;
-  int delta : 5;
-  enum color hue : 4;
-  enum state st;
-  union { u32_t word; unsigned char raw[4]; };
-  union { long l; char c[8]; } named;
-  long long neg;
-  unsigned long long big;
-  void *ptr;
-  _Bool ok;
-  unsigned char bytes[3];
-  const volatile int cv;
-};
+const std::string kSource = "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n" +
+                            test_support::btf_json_types(false) + R"(
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 16);
@@ -93,16 +72,14 @@ class BtfJsonBpftoolTest : public kernel_test::KernelTest {
     struct statfs fs_info;
     if (statfs("/sys/fs/bpf", &fs_info) != 0 || fs_info.f_type != 0xcafe4a11)
       GTEST_SKIP() << "/sys/fs/bpf is not a mounted bpffs";
-    object_ = test_support::compile_bpf(kSource);
-    ASSERT_FALSE(object_.empty());
+    btf_ = test_support::compile_btf(kSource, &object_);
+    ASSERT_NE(btf_, nullptr);
     pin_ = "/sys/fs/bpf/bpfkit-btfjson-" + std::to_string(getpid());
     fs::remove_all(pin_);
     fs::create_directories(pin_);
     const auto r = test_support::run_command("bpftool prog load " + object_ + " " + pin_ + "/prog pinmaps " +
                                              pin_ + " 2>&1");
     ASSERT_EQ(r.status, 0) << r.output;
-    const ElfFile elf = ElfFile::parse(test_support::read_file_bytes(object_));
-    btf_ = std::make_unique<Btf>(Btf::parse(elf.section_data(*elf.find_section(".BTF"))));
   }
   void TearDown() override {
     if (!pin_.empty()) fs::remove_all(pin_);

@@ -51,10 +51,13 @@ Outcome kernel_outcome(bpf_prog_type type, const std::string& text, const std::v
   return {r.retval, r.data_out};
 }
 
-Outcome user_outcome(bpf_prog_type type, const std::string& text, const std::vector<uint8_t>& packet) {
+// `readable`: memory the program is given besides the packet (checked mode refuses the rest).
+Outcome user_outcome(bpf_prog_type type, const std::string& text, const std::vector<uint8_t>& packet,
+                     const std::string* readable = nullptr) {
   TestPacket pkt(packet, type);
   core::ExecEnv env = helpers::testing::runtime_env();
   pkt.attach(env);
+  if (readable) env.allow(reinterpret_cast<uint64_t>(readable->data()), readable->size() + 1, false);
   const uint64_t r0 = helpers::testing::run_asm(helpers::testing::EngineKind::Interpreter, text, env,
                                                 helpers::testing::addr(pkt.ctx));
   // XDP's data_out starts at the metadata, as the kernel's test run returns it.
@@ -508,7 +511,7 @@ class FormatKernel : public kernel_test::KernelTest {
     const std::string utext =
         format_program(helper, helpers::testing::hex(reinterpret_cast<uint64_t>(rodata.data())) + " ll", args,
                        out_size, cmp_size);
-    const Outcome u = user_outcome(BPF_PROG_TYPE_XDP, utext, packet);
+    const Outcome u = user_outcome(BPF_PROG_TYPE_XDP, utext, packet, &rodata);
     if (refused) {
       EXPECT_EQ(u.retval, k.retval) << "the kernel refuses this format; bpfkit returned "
                                     << int32_t(u.retval);

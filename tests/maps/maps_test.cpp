@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <set>
@@ -278,6 +279,49 @@ TEST(LpmTrie, FullTrieSaysEnospcButReplacesInPlace) {
   EXPECT_EQ(m->update(k3, &v, BPF_ANY), -ENOSPC);
   EXPECT_EQ(m->update(k1, &v, BPF_EXIST), 0);
   EXPECT_EQ(m->update(k3, &v, BPF_EXIST), -ENOENT);
+}
+
+// A writer inserting and deleting prefixes under 10.0.0.0/8 (and splitting the
+// trie around it) must never make a lock-free lookup miss the /8 or see a value
+// that was never stored.
+TEST(LpmTrie, LookupsDuringUpdatesNeverMissAStablePrefix) {
+  auto m = make(BPF_MAP_TYPE_LPM_TRIE, 8, 4, 4096, BPF_F_NO_PREALLOC);
+  auto key = [](uint32_t plen, uint32_t addr) {
+    std::array<uint8_t, 8> k{};
+    std::memcpy(k.data(), &plen, 4);
+    for (int i = 0; i < 4; ++i) k[4 + i] = uint8_t(addr >> (24 - 8 * i));
+    return k;
+  };
+  const uint32_t stable = 8;
+  ASSERT_EQ(m->update(key(8, 0x0A000000).data(), &stable, BPF_ANY), 0);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    uint32_t x = 1;
+    for (int i = 0; i < 200000; ++i) {
+      x = x * 1103515245u + 12345u;
+      const uint32_t plen = 9 + x % 24;
+      const auto k = key(plen, 0x0A000000 | (x & 0x00FFFFFF));
+      const uint32_t v = 1000 + plen;
+      if (x & 0x10000) {
+        m->update(k.data(), &v, BPF_ANY);
+      } else {
+        m->delete_elem(k.data());
+      }
+    }
+    stop = true;
+  });
+  uint64_t lookups = 0;
+  uint32_t y = 7;
+  while (!stop) {
+    y = y * 1664525u + 1013904223u;
+    const auto k = key(32, 0x0A000000 | (y & 0x00FFFFFF));
+    const auto* v = static_cast<const uint32_t*>(m->lookup(k.data()));
+    ASSERT_NE(v, nullptr) << "10.0.0.0/8 vanished during a concurrent update";
+    ASSERT_TRUE(*v == 8 || (*v >= 1009 && *v <= 1032)) << *v;
+    ++lookups;
+  }
+  writer.join();
+  EXPECT_GT(lookups, 0u);
 }
 
 TEST(LpmTrie, IterationGivesMoreSpecificPrefixesFirst) {

@@ -10,8 +10,7 @@
 #include <map>
 #include <set>
 
-#include "../support/compile_bpf.h"
-#include "object/elf_file.h"
+#include "../support/btf_json_types.h"
 
 namespace bpfkit::object {
 namespace {
@@ -19,32 +18,7 @@ namespace {
 using nlohmann::json;
 
 // The C source compiled for BTF; HostValue below mirrors `struct value`.
-const char* kTypes = R"(
-typedef unsigned int u32_t;
-enum state { ST_IDLE = 0, ST_RUN = 1, ST_DEAD = -1 };
-enum color { RED = 1, GREEN = 2, BLUE = 4 };
-struct addr { unsigned char bytes[4]; unsigned short port; };
-struct value {
-  char name[16];
-  struct addr addrs[2];
-  unsigned int flags : 3;
-  int delta : 5;
-  enum color hue : 4;
-  enum state st;
-  union { u32_t word; unsigned char raw[4]; };
-  union { long l; char c[8]; } named;
-  long long neg;
-  unsigned long long big;
-  void *ptr;
-  float f;
-  double d;
-  _Bool ok;
-  unsigned char bytes[3];
-  const volatile int cv;
-  unsigned __int128 wide;
-};
-struct value v;
-)";
+const std::string kTypes = test_support::btf_json_types(true) + "struct value v;\n";
 
 enum state { ST_IDLE = 0, ST_RUN = 1, ST_DEAD = -1 };
 enum color : unsigned { RED = 1, GREEN = 2, BLUE = 4 };
@@ -83,11 +57,7 @@ static_assert(offsetof(HostValue, wide) == 96);
 class BtfJsonTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!test_support::have_bpf_clang()) return;
-    const std::string path = test_support::compile_bpf(kTypes);
-    if (path.empty()) return;
-    const ElfFile elf = ElfFile::parse(test_support::read_file_bytes(path));
-    btf_ = new Btf(Btf::parse(elf.section_data(*elf.find_section(".BTF"))));
+    if (test_support::have_bpf_clang()) btf_ = test_support::compile_btf(kTypes).release();
   }
   static void TearDownTestSuite() {
     delete btf_;

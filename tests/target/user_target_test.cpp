@@ -21,13 +21,14 @@ struct Loaded {
   std::vector<std::string> printk;
 };
 
-std::unique_ptr<Loaded> load_source(const std::string& source, bool jit = true) {
+std::unique_ptr<Loaded> load_source(const std::string& source, bool jit = true, bool verify = true) {
   auto l = std::make_unique<Loaded>();
   const std::string path = compile_bpf(source);
   if (path.empty()) return nullptr;
   l->object = std::make_shared<object::BpfObject>(object::BpfObject::open(path));
   TargetOptions o;
   o.jit = jit;
+  o.verify = verify;
   o.on_printk = [p = l.get()](std::string_view line) { p->printk.emplace_back(line); };
   l->loaded = make_user_target(o)->load(l->object);
   return l;
@@ -172,15 +173,30 @@ SEC("xdp") int hello(struct xdp_md *ctx) {
   EXPECT_EQ(l->printk[0], "len 60, ok");
 }
 
-TEST_P(UserTarget, OutOfBoundsPacketReadNamesTheSourceLine) {
-  BPFKIT_REQUIRE_BPF_CLANG();
-  // No bounds check: only a verifier or checked mode stops this.
-  auto l = load_source(std::string(kPrelude) + R"(
+const char* kReckless = R"(
 SEC("xdp") int reckless(struct xdp_md *ctx) {
   unsigned char *p = (unsigned char *)(long)ctx->data;
   return p[100000];
 }
-)", GetParam());
+)";
+
+TEST_P(UserTarget, UnsafeProgramIsRefusedAtLoadWithItsSourceLine) {
+  BPFKIT_REQUIRE_BPF_CLANG();
+  try {
+    load_source(std::string(kPrelude) + kReckless, GetParam());
+    FAIL() << "the verifier accepted a packet read with no bounds check";
+  } catch (const TargetError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("program 'reckless'"), std::string::npos) << what;
+    EXPECT_NE(what.find("rejected by the verifier"), std::string::npos) << what;
+    EXPECT_NE(what.find("p[100000]"), std::string::npos) << what;
+  }
+}
+
+TEST_P(UserTarget, OutOfBoundsPacketReadNamesTheSourceLine) {
+  BPFKIT_REQUIRE_BPF_CLANG();
+  // No bounds check, and --unverified: only checked mode stops this.
+  auto l = load_source(std::string(kPrelude) + kReckless, GetParam(), /*verify=*/false);
   ASSERT_TRUE(l);
   try {
     run_xdp(*l->loaded, "reckless");

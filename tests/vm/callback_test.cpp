@@ -7,9 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "../support/callback_program.h"
 #include "core/exec_env.h"
-#include "isa/assembler.h"
-#include "isa/codec.h"
 #include "isa/opcodes.h"
 #include "vm/engine.h"
 
@@ -47,24 +46,8 @@ const core::HelperTable& helpers() {
   return table;
 }
 
-// Assembles `text` and does what a loader does with `rX = func(label) ll`: the lddw gets
-// the callback's slot as a plain immediate, and the Program learns where callbacks start.
-Program load(std::string_view text) {
-  std::vector<isa::RawInsn> raw = isa::assemble(text);
-  std::vector<uint32_t> callbacks;
-  for (size_t i = 0; i + 1 < raw.size(); ++i) {
-    if (raw[i].opcode != (BPF_LD | BPF_IMM | BPF_DW)) continue;
-    if (isa::Pseudo(raw[i].src) == isa::Pseudo::Func) {
-      const uint32_t slot = uint32_t(int64_t(i) + 1 + raw[i].imm);
-      callbacks.push_back(slot);
-      raw[i].src = 0;
-      raw[i].imm = int32_t(slot);
-      raw[i + 1].imm = 0;
-    }
-    ++i;
-  }
-  return Program(std::move(raw), std::move(callbacks));
-}
+using test_support::call_with_stack_ctx;
+Program load(std::string_view text) { return test_support::callback_program(text); }
 
 struct Mode {
   bool jit;
@@ -151,18 +134,7 @@ TEST_P(CallbackTest, LoopSumsIntoCallerStackAndKeepsR6ToR9) {
 
 TEST_P(CallbackTest, CallbackReturningOneStopsTheLoop) {
   // The callback counts calls and stops at i == 3: four calls.
-  EXPECT_EQ(run(R"(
-    *(u64 *)(r10 - 8) = 0
-    r1 = 100
-    r2 = func(cb) ll
-    r3 = r10
-    r3 += -8
-    r4 = 0
-    call 2000
-    r1 = *(u64 *)(r10 - 8)
-    r0 <<= 8
-    r0 |= r1
-    exit
+  EXPECT_EQ(run(call_with_stack_ctx(kLoop, "100", 8) + R"(
 cb:
     r3 = *(u64 *)(r2 + 0)
     r3 += 1
@@ -254,18 +226,7 @@ cb:
 // loop(3, outer) where outer(i) runs loop(4, inner) and inner(j) adds 10 * i + j (i read
 // back from the outer callback's stack through a second pointer).
 TEST_P(CallbackTest, NestedCallbacks) {
-  EXPECT_EQ(run(R"(
-    *(u64 *)(r10 - 8) = 0
-    r1 = 3
-    r2 = func(outer) ll
-    r3 = r10
-    r3 += -8
-    r4 = 0
-    call 2000
-    r1 = *(u64 *)(r10 - 8)
-    r0 <<= 16
-    r0 |= r1
-    exit
+  EXPECT_EQ(run(call_with_stack_ctx(kLoop, "3", 16, "outer") + R"(
 outer:
     *(u64 *)(r10 - 16) = r2
     *(u64 *)(r10 - 8) = r1
@@ -292,12 +253,13 @@ inner:
             (3u << 16) | 138u);
 }
 
-// cb nests itself through loop(1, cb) until a counter at ctx reaches the limit in r1 (kept
-// at ctx + 8). From main (depth 0) callbacks run at depths 1, 2, ...; from a bpf-to-bpf
-// callee they start at depth 2.
-constexpr std::string_view kRecurse = R"(
+// cb nests itself through loop(1, cb) until a counter at ctx reaches the limit in `limit`
+// (kept at ctx + 8). From main (depth 0) callbacks run at depths 1, 2, ...; from a
+// bpf-to-bpf callee they start at depth 2.
+std::string recursion(const std::string& limit) {
+  return R"(
     *(u64 *)(r10 - 16) = 0
-    *(u64 *)(r10 - 8) = r1
+    *(u64 *)(r10 - 8) = )" + limit + R"(
     r1 = 1
     r2 = func(cb) ll
     r3 = r10
@@ -322,48 +284,20 @@ cb:
 out:
     exit
 )";
+}
 
 TEST_P(CallbackTest, DepthLimitCountsCallbackFrames) {
-  EXPECT_EQ(run(kRecurse, 7), 7u);  // the 8th frame
-  const std::string what = error(kRecurse, 8);
+  const std::string recurse = recursion("r1");
+  EXPECT_EQ(run(recurse, 7), 7u);  // the 8th frame
+  const std::string what = error(recurse, 8);
   // The 8th callback asks for a 9th frame: the run fails at its helper call (slot 22).
   EXPECT_NE(what.find("instruction 22: call stack overflow"), std::string::npos) << what;
 }
 
 TEST_P(CallbackTest, DepthLimitFromBpfToBpfCallee) {
-  constexpr std::string_view kViaCallee = R"(
-    r6 = r1
-    call sub
-    exit
-sub:
-    *(u64 *)(r10 - 16) = 0
-    *(u64 *)(r10 - 8) = r6
-    r1 = 1
-    r2 = func(cb) ll
-    r3 = r10
-    r3 += -16
-    r4 = 0
-    call 2000
-    r0 = *(u64 *)(r10 - 16)
-    exit
-cb:
-    r3 = *(u64 *)(r2 + 0)
-    r3 += 1
-    *(u64 *)(r2 + 0) = r3
-    r4 = *(u64 *)(r2 + 8)
-    r0 = 0
-    if r3 >= r4 goto out
-    r3 = r2
-    r1 = 1
-    r2 = func(cb) ll
-    r4 = 0
-    call 2000
-    r0 = 0
-out:
-    exit
-)";
-  EXPECT_EQ(run(kViaCallee, 6), 6u);
-  EXPECT_NE(error(kViaCallee, 7).find("call stack overflow"), std::string::npos);
+  const std::string via_callee = "    r6 = r1\n    call sub\n    exit\nsub:" + recursion("r6");
+  EXPECT_EQ(run(via_callee, 6), 6u);
+  EXPECT_NE(error(via_callee, 7).find("call stack overflow"), std::string::npos);
 }
 
 TEST_P(CallbackTest, BudgetRunsOutInsideCallback) {

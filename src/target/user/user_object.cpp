@@ -7,7 +7,10 @@
 #include "maps/cpu.h"
 #include "maps/fd_array_map.h"
 #include "maps/ringbuf_map.h"
+#include "target/user/ctx_narrow_loads.h"
+#include "helpers/runtime_helpers.h"
 #include "target/user/user_target.h"
+#include "target/verify_object.h"
 
 namespace bpfkit::target::user {
 
@@ -45,6 +48,16 @@ UserObject::UserObject(std::shared_ptr<const object::BpfObject> object, const Ta
   create_maps();
   const auto& defs = object_->programs();
   programs_.reserve(defs.size());
+  if (options_.verify) {
+    for (const object::ProgramDefinition& def : defs) {
+      const verifier::VerifyResult v = verify_object_program(*object_, def, {}, &helpers::runtime_helpers());
+      if (!v.ok) {
+        throw TargetError(object_->name() + ": program '" + def.name + "' (section " + def.section +
+                          ") was rejected by the verifier: " + v.message +
+                          "\n(`bpfkit verify --log-level 1` shows the path; --unverified runs it checked instead)");
+      }
+    }
+  }
   for (size_t i = 0; i < defs.size(); ++i) {
     std::vector<uint32_t> callbacks;
     std::vector<isa::RawInsn> insns = relocate(defs[i], &callbacks);
@@ -178,6 +191,8 @@ std::vector<isa::RawInsn> UserObject::relocate(const object::ProgramDefinition& 
     hi.imm = int32_t(uint32_t(value >> 32));
     ++i;
   }
+  // Narrow context loads read what the kernel's rewritten ones read (see ctx_narrow_loads.h).
+  rewrite_narrow_ctx_loads(insns, def.def.prog_type, callbacks ? *callbacks : std::vector<uint32_t>{});
   return insns;
 }
 

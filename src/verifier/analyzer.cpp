@@ -1,0 +1,285 @@
+#include "verifier/analyzer.h"
+
+#include <algorithm>
+
+#include "isa/disassembler.h"
+
+namespace bpfkit::verifier {
+
+Analyzer::Analyzer(const VerifyInput& input, const VerifyOptions& options, const ProgramGraph& graph)
+    : in_(input), opt_(options), g_(graph) {
+  type_ = core::find_program_type(input.prog_type);
+  helpers_ = input.helpers ? input.helpers : &core::HelperTable::standard();
+  maps_ = input.maps;
+  // Inner-map shapes get indices after the program's own maps.
+  for (size_t i = 0; i < input.maps.size(); ++i) {
+    if (input.maps[i].inner) maps_.push_back(*input.maps[i].inner);
+  }
+  for (const MapInfo& m : maps_) map_names_.push_back(m.name.empty() ? "map" : m.name);
+  done_.resize(graph.size());
+}
+
+std::string Analyzer::describe_insn(size_t pc) const { return g_.describe(pc); }
+
+void Analyzer::reject(RejectKind kind, const std::string& why) {
+  std::string msg = describe_insn(pc_) + ": " + why;
+  for (const SourceLocation& l : in_.lines) {
+    if (l.insn > pc_) break;
+    if (l.insn == pc_ || (&l + 1 == in_.lines.data() + in_.lines.size()) || (&l + 1)->insn > pc_) {
+      if (!l.file.empty()) {
+        msg += "\n  at " + l.file + ":" + std::to_string(l.line) + (l.text.empty() ? "" : ": " + l.text);
+      }
+      break;
+    }
+  }
+  if (cur_ != nullptr) msg += "\n  path: " + describe_path(cur_->path);
+  if (opt_.log_level == 1 && cur_path_ != nullptr) {
+    std::vector<const TrailLine*> lines;
+    for (const TrailLine* t = cur_path_->trail.get(); t != nullptr; t = t->prev.get()) lines.push_back(t);
+    for (size_t i = lines.size(); i-- > 0;) log_ += lines[i]->text;
+  }
+  throw Rejection{kind, msg};
+}
+
+std::string Analyzer::format_state(const State& s, size_t pc) const {
+  std::string line = describe_insn(pc) + " ;";
+  for (size_t f = 0; f < s.frames.size(); ++f) {
+    const Frame& fr = s.frames[f];
+    if (s.frames.size() > 1) line += " [frame " + std::to_string(f) + "]";
+    for (int r = 0; r < kRegCount; ++r) {
+      if (fr.regs[r].type == RegType::NotInit) continue;
+      line += " R" + std::to_string(r) + "=" + fr.regs[r].to_string(map_names_);
+    }
+    for (size_t i = 0; i < fr.slots.size(); ++i) {
+      const StackSlot& sl = fr.slots[i];
+      const int32_t off = -int32_t(8 * (i + 1));
+      if (sl.bytes[0] == StackByte::Spill) {
+        line += " fp" + std::to_string(off) + "=" + sl.spill.to_string(map_names_);
+        continue;
+      }
+      std::string marks;
+      bool any = false;
+      for (int b = 7; b >= 0; --b) {
+        const char c = "?mzr"[int(sl.bytes[b])];
+        marks += c;
+        any |= sl.bytes[b] != StackByte::Invalid;
+      }
+      if (any) line += " fp" + std::to_string(off) + "=" + marks;
+    }
+  }
+  return line + "\n";
+}
+
+void Analyzer::fork(const Path& from, State state, size_t pc, uint32_t insn, bool taken) {
+  state.path = std::make_shared<const PathStep>(PathStep{insn, taken, state.path});
+  if (from.cp) ++from.cp->active;
+  pending_.push_back(Path{std::move(state), pc, from.cp, from.trail});
+}
+
+namespace {
+// States are stored at most this often along a path (the kernel's heuristic), so a
+// long loop does not keep one state per iteration.
+constexpr uint32_t kCheckpointEvery = 8;
+uint64_t active_key(size_t slot, uint64_t fingerprint) { return fingerprint * 0x9E3779B97F4A7C15ull + slot; }
+}  // namespace
+
+void Analyzer::finish_path(Checkpoint* cp) {
+  while (cp != nullptr && --cp->active == 0) {
+    auto [lo, hi] = active_.equal_range(active_key(cp->slot, cp->fingerprint));
+    for (auto it = lo; it != hi; ++it) {
+      if (it->second == cp) {
+        active_.erase(it);
+        break;
+      }
+    }
+    done_[cp->slot].push_back(cp);
+    cp = cp->parent;
+  }
+}
+
+bool Analyzer::visit_prune_point(Path& path) {
+  auto& done = done_[path.pc];
+  for (size_t i = 0; i < done.size(); ++i) {
+    Checkpoint& cp = *done[i];
+    if (cp.state.covers(path.state)) {
+      ++cp.hits;
+      return true;
+    }
+    // A finished state that keeps failing to prune only costs time (the kernel's
+    // miss_cnt); nothing refers to it any more, so it can go.
+    if (++cp.misses > cp.hits * 3 + 3) {
+      live_memory_ -= cp.state.memory_bytes();
+      --live_states_;
+      cp.state = State{};
+      done[i] = done.back();
+      done.pop_back();
+      --i;
+    }
+  }
+  const uint64_t fp = path.state.fingerprint();
+  if (g_.loop_head[path.pc]) {
+    auto [lo, hi] = active_.equal_range(active_key(path.pc, fp));
+    for (auto it = lo; it != hi; ++it) {
+      if (it->second->slot == path.pc && it->second->state.same_as(path.state)) {
+        pc_ = path.pc;
+        cur_ = &path.state;
+        cur_path_ = &path;
+        reject(RejectKind::InfiniteLoop, "infinite loop detected: the path came back to insn " +
+                                             std::to_string(path.pc) + " in the state it left it");
+      }
+    }
+  }
+  if (path.cp != nullptr && path.since_checkpoint < kCheckpointEvery) return false;
+  auto cp = std::make_unique<Checkpoint>();
+  cp->state = path.state;
+  cp->fingerprint = fp;
+  cp->parent = path.cp;
+  cp->slot = path.pc;
+  // The path moves from its old checkpoint to the new one, which counts as one
+  // active child of the old: the old checkpoint's count is unchanged.
+  path.cp = cp.get();
+  path.since_checkpoint = 0;
+  ++stats_.states_total;
+  ++live_states_;
+  stats_.states_peak = std::max(stats_.states_peak, live_states_);
+  stats_.peak_memory_bytes = std::max(stats_.peak_memory_bytes, live_memory_ += cp->state.memory_bytes());
+  active_.emplace(active_key(path.pc, fp), cp.get());
+  storage_.push_back(std::move(cp));
+  return false;
+}
+
+void Analyzer::run_path(Path path) {
+  for (;;) {
+    if (path.pc >= g_.size() || !g_.insns[path.pc]) {
+      pc_ = std::min(path.pc, g_.size() - 1);
+      reject(RejectKind::BadJump, "the path left the program");
+    }
+    if (g_.prune_point[path.pc] && visit_prune_point(path)) {
+      finish_path(path.cp);
+      return;
+    }
+    ++path.since_checkpoint;
+    if (++stats_.insns_processed > opt_.insn_limit) {
+      pc_ = path.pc;
+      cur_ = &path.state;
+      reject(RejectKind::TooComplex, "BPF program is too large: processed " +
+                                         std::to_string(opt_.insn_limit) + " instructions without finishing");
+    }
+    if (opt_.log_level >= 2) log_ += format_state(path.state, path.pc);
+    if (opt_.log_level == 1) {
+      path.trail = std::make_shared<const TrailLine>(TrailLine{format_state(path.state, path.pc), path.trail});
+    }
+    if (!step(path)) {
+      finish_path(path.cp);
+      return;
+    }
+  }
+}
+
+bool Analyzer::step(Path& path) {
+  pc_ = path.pc;
+  cur_ = &path.state;
+  cur_path_ = &path;
+  State& s = path.state;
+  const isa::Instruction& insn = *g_.insns[path.pc];
+  const size_t next = path.pc + size_t(isa::slot_count(insn));
+  if (const auto* a = std::get_if<isa::Alu>(&insn)) {
+    exec_alu(s, *a);
+  } else if (const auto* n = std::get_if<isa::Neg>(&insn)) {
+    exec_neg(s, *n);
+  } else if (const auto* e = std::get_if<isa::Endian>(&insn)) {
+    exec_endian(s, *e);
+  } else if (const auto* l = std::get_if<isa::Load>(&insn)) {
+    exec_load(s, *l);
+  } else if (const auto* st = std::get_if<isa::Store>(&insn)) {
+    exec_store(s, *st);
+  } else if (const auto* at = std::get_if<isa::Atomic>(&insn)) {
+    exec_atomic(s, *at);
+  } else if (const auto* ld = std::get_if<isa::LoadImm64>(&insn)) {
+    exec_lddw(s, *ld);
+  } else if (const auto* pl = std::get_if<isa::PacketLoad>(&insn)) {
+    exec_packet_load(s, *pl);
+  } else if (const auto* j = std::get_if<isa::Jump>(&insn)) {
+    exec_jump(path, *j);
+    return true;
+  } else if (const auto* ja = std::get_if<isa::Ja>(&insn)) {
+    path.pc = size_t(int64_t(path.pc) + 1 + ja->off);
+    return true;
+  } else if (const auto* c = std::get_if<isa::Call>(&insn)) {
+    if (c->kind == isa::CallKind::Local) {
+      exec_local_call(path, *c);
+      return true;
+    }
+    if (c->kind == isa::CallKind::Kfunc) reject(RejectKind::Unsupported, "kfunc calls are not supported yet");
+    exec_helper_call(path, *c);
+    return true;
+  } else if (std::holds_alternative<isa::CallX>(insn)) {
+    reject(RejectKind::InvalidInstruction, "callx (an indirect call) is not allowed");
+  } else if (std::holds_alternative<isa::Exit>(insn)) {
+    return exec_exit(path);
+  }
+  path.pc = next;
+  return true;
+}
+
+void Analyzer::explore() {
+  State init;
+  Frame main;
+  main.subprog = 0;
+  main.regs[1] = Reg::pointer(RegType::Ctx);
+  main.regs[10] = Reg::pointer(RegType::Stack);
+  main.regs[10].frame = 0;
+  init.frames.push_back(std::move(main));
+  pending_.push_back(Path{std::move(init), 0, nullptr});
+  while (!pending_.empty()) {
+    Path p = std::move(pending_.back());
+    pending_.pop_back();
+    run_path(std::move(p));
+  }
+}
+
+VerifyResult Analyzer::run() {
+  start_ = std::chrono::steady_clock::now();
+  VerifyResult result;
+  try {
+    if (type_ == nullptr) {
+      throw Rejection{RejectKind::Unsupported,
+                      "program type " + std::to_string(in_.prog_type) + " is not known to bpfkit"};
+    }
+    explore();
+    result.ok = true;
+  } catch (const Rejection& r) {
+    result.ok = false;
+    result.kind = r.kind;
+    result.insn = pc_;
+    result.message = r.message;
+  }
+  stats_.time_ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - start_).count());
+  result.stats = stats_;
+  if (!result.ok) {
+    log_ += result.message + "\n";
+  }
+  log_ += "processed " + std::to_string(stats_.insns_processed) + " insns, " +
+          std::to_string(stats_.states_total) + " states (peak " + std::to_string(stats_.states_peak) + ")\n";
+  result.log = std::move(log_);
+  return result;
+}
+
+VerifyResult verify_program(const VerifyInput& input, const VerifyOptions& options) {
+  // `privileged: false` is CAP_BPF without CAP_PERFMON: loops and bpf-to-bpf calls stay allowed.
+  auto built = build_program_graph(input.insns, true);
+  if (auto* err = std::get_if<GraphError>(&built)) {
+    VerifyResult r;
+    r.kind = err->kind;
+    r.insn = err->insn;
+    r.message = err->message;
+    r.log = err->message + "\n";
+    return r;
+  }
+  const ProgramGraph& graph = std::get<ProgramGraph>(built);
+  Analyzer analyzer(input, options, graph);
+  return analyzer.run();
+}
+
+}  // namespace bpfkit::verifier
