@@ -72,7 +72,12 @@ struct ExecEnv {
   std::string abort_reason;
 
   // Lets a helper (e.g. one returning a pointer) grant access in checked mode.
-  void allow(uint64_t begin, uint64_t size, bool writable) { regions.push_back({begin, size, writable}); }
+  void allow(uint64_t begin, uint64_t size, bool writable) {
+    if (track_regions) regions.push_back({begin, size, writable});
+  }
+  // False for verified programs run unchecked: nobody reads the regions, so
+  // helpers need not record them (a map lookup would otherwise cost a push).
+  bool track_regions = true;
 
   // ---- Per-run state, set by whoever runs the program (target, hook, test). ----
   uint64_t ctx = 0;               // r1 at entry

@@ -26,6 +26,10 @@ LpmTrieMap::LpmTrieMap(MapSpec spec) : Map(std::move(spec)) {
   data_size_ = key_size() - 4;
   words_ = (data_size_ + 7) / 8;
   node_bytes_ = sizeof(Node) + 8 * words_ + round_up8(value_size());
+  if (max_entries() >= 1024) {
+    stride_bits_ = std::min<uint32_t>(16, max_prefixlen());
+    stride_ = std::make_unique<StrideEntry[]>(size_t(1) << stride_bits_);  // all: an empty walk
+  }
 }
 
 LpmTrieMap::~LpmTrieMap() = default;  // nodes hold only atomics and bytes: slabs free them
@@ -67,10 +71,18 @@ uint32_t LpmTrieMap::match_len_words(const uint64_t* nw, const KeyWords& key, ui
 // prefix on the way down; stop where the node's prefix stops matching.
 LpmTrieMap::Node* LpmTrieMap::find_longest(const KeyWords& key) const {
   Node* found = nullptr;
+  Node* start;
+  if (stride_bits_ != 0 && key.prefixlen >= stride_bits_) {
+    const StrideEntry& e = stride_[key.w[0] >> (64 - stride_bits_)];
+    found = e.found.load(std::memory_order_acquire);
+    start = e.resume.load(std::memory_order_acquire);
+  } else {
+    start = root_.load(std::memory_order_acquire);
+  }
   // A path's prefix lengths strictly grow, so a consistent walk ends within
   // max_prefixlen + 1 nodes; the bound keeps a racing walk finite too.
   uint32_t steps = max_prefixlen() + 2;
-  for (Node* n = root_.load(std::memory_order_acquire); n != nullptr && steps-- > 0;) {
+  for (Node* n = start; n != nullptr && steps-- > 0;) {
     const uint32_t matched = match_len(n, key);
     if (matched == max_prefixlen()) return n;
     const uint32_t plen = n->prefixlen.load(std::memory_order_relaxed);
@@ -79,6 +91,35 @@ LpmTrieMap::Node* LpmTrieMap::find_longest(const KeyWords& key) const {
     n = n->child[bit_at(key.w, plen)].load(std::memory_order_acquire);
   }
   return found;
+}
+
+void LpmTrieMap::compute_stride_entry(uint64_t v, StrideEntry& e) const {
+  KeyWords key{};
+  key.prefixlen = stride_bits_;
+  key.w[0] = v << (64 - stride_bits_);
+  Node* found = nullptr;
+  Node* n = root_.load(std::memory_order_relaxed);
+  // Above S bits the walk depends on the key's first S bits only.
+  while (n != nullptr) {
+    const uint32_t plen = n->prefixlen.load(std::memory_order_relaxed);
+    if (plen >= stride_bits_) break;
+    if (match_len(n, key) < plen) {
+      n = nullptr;
+      break;
+    }
+    if (!n->intermediate.load(std::memory_order_relaxed)) found = n;
+    n = n->child[bit_at(key.w, plen)].load(std::memory_order_relaxed);
+  }
+  e.resume.store(n, std::memory_order_release);
+  e.found.store(found, std::memory_order_release);
+}
+
+void LpmTrieMap::refresh_stride(const uint64_t* words, uint32_t region_len) {
+  if (stride_bits_ == 0) return;
+  const uint32_t fixed = std::min(region_len, stride_bits_);
+  const uint64_t base = fixed == 0 ? 0 : (words[0] >> (64 - fixed)) << (stride_bits_ - fixed);
+  const uint64_t count = uint64_t(1) << (stride_bits_ - fixed);
+  for (uint64_t i = 0; i < count; ++i) compute_stride_entry(base | i, stride_[base | i]);
 }
 
 LpmTrieMap::Node* LpmTrieMap::find_longest_unlocked(const KeyWords& key) {
@@ -151,6 +192,7 @@ int LpmTrieMap::update(const void* key, const void* value, uint64_t flags) {
   };
 
   std::atomic<Node*>* slot = &root_;
+  uint32_t region = 0;  // the bits every key whose walk reaches `slot` shares with k
   Node* n = nullptr;
   uint32_t matched = 0;
   while ((n = slot->load(std::memory_order_relaxed)) != nullptr) {
@@ -158,6 +200,7 @@ int LpmTrieMap::update(const void* key, const void* value, uint64_t flags) {
     const uint32_t plen = n->prefixlen.load(std::memory_order_relaxed);
     if (plen != matched || plen == k.prefixlen) break;
     slot = &n->child[bit_at(k.w, plen)];
+    region = plen + 1;
   }
   if (n == nullptr) {
     if (int rc = check_add(); rc != 0) return rc;
@@ -165,6 +208,7 @@ int LpmTrieMap::update(const void* key, const void* value, uint64_t flags) {
     fill(fresh);
     begin_change();
     slot->store(fresh, std::memory_order_release);
+    refresh_stride(k.w, region);
     end_change();
     ++entries_;
     return 0;
@@ -179,6 +223,7 @@ int LpmTrieMap::update(const void* key, const void* value, uint64_t flags) {
     begin_change();
     fill(n);
     n->intermediate.store(false, std::memory_order_relaxed);
+    refresh_stride(k.w, region);
     end_change();
     if (was_intermediate) ++entries_;
     return 0;
@@ -190,6 +235,7 @@ int LpmTrieMap::update(const void* key, const void* value, uint64_t flags) {
     fresh->child[bit_at(words_of(n), matched)].store(n, std::memory_order_relaxed);
     begin_change();
     slot->store(fresh, std::memory_order_release);
+    refresh_stride(k.w, region);
     end_change();
     ++entries_;
     return 0;
@@ -204,6 +250,7 @@ int LpmTrieMap::update(const void* key, const void* value, uint64_t flags) {
   im->child[1 - fresh_side].store(n, std::memory_order_relaxed);
   begin_change();
   slot->store(im, std::memory_order_release);
+  refresh_stride(k.w, region);
   end_change();
   ++entries_;
   return 0;
@@ -219,6 +266,7 @@ int LpmTrieMap::delete_elem(const void* key) {
   std::lock_guard guard(mu_);
   std::atomic<Node*>* slot = &root_;
   std::atomic<Node*>* parent_slot = nullptr;
+  uint32_t region = 0, parent_region = 0;  // as in update()
   Node* parent = nullptr;
   Node* n = nullptr;
   uint32_t matched = 0;
@@ -228,7 +276,9 @@ int LpmTrieMap::delete_elem(const void* key) {
     if (plen != matched || plen == k.prefixlen) break;
     parent = n;
     parent_slot = slot;
+    parent_region = region;
     slot = &n->child[bit_at(k.w, plen)];
+    region = plen + 1;
   }
   if (n == nullptr || n->prefixlen.load(std::memory_order_relaxed) != k.prefixlen ||
       n->prefixlen.load(std::memory_order_relaxed) != matched || n->intermediate.load(std::memory_order_relaxed)) {
@@ -247,10 +297,12 @@ int LpmTrieMap::delete_elem(const void* key) {
     parent_slot->store(sibling, std::memory_order_release);
     free_node(parent);
     free_node(n);
+    region = parent_region;
   } else {
     slot->store(left != nullptr ? left : right, std::memory_order_release);
     free_node(n);
   }
+  refresh_stride(k.w, region);
   end_change();
   return 0;
 }

@@ -14,6 +14,12 @@
 // freed memory and a pointer from lookup() stays valid memory. Node data is kept
 // as big-endian 64-bit words so that a prefix comparison is one XOR and a
 // count of leading zeros per 64 bits.
+//
+// Large tries (>= 1024 entries) also keep a stride table indexed by a key's first
+// S bits (S = 16, or the data width when smaller): where the walk for those bits
+// leaves the top of the trie and the longest stored prefix seen up to there. A
+// lookup starts from it instead of the root, skipping most of the walk; a change
+// recomputes only the entries below the slot it changed.
 #pragma once
 
 #include <algorithm>
@@ -73,6 +79,15 @@ class LpmTrieMap : public Map {
   static int bit_at(const uint64_t* words, uint32_t bit) { return int(words[bit / 64] >> (63 - bit % 64)) & 1; }
 
   Node* find_longest(const KeyWords& key) const;  // caller holds mu_ or validates seq_
+  // The stride table: for the first S bits v, the first node of prefix length >= S
+  // on v's walk (nullptr: the walk ends above it) and the last stored node before it.
+  struct StrideEntry {
+    std::atomic<Node*> resume{nullptr};
+    std::atomic<Node*> found{nullptr};
+  };
+  void compute_stride_entry(uint64_t v, StrideEntry& e) const;
+  // Recomputes the entries of keys whose first `region_len` bits equal `words`'.
+  void refresh_stride(const uint64_t* words, uint32_t region_len);
   Node* find_longest_unlocked(const KeyWords& key);
   Node* alloc_node();
   void free_node(Node* n);
@@ -85,6 +100,8 @@ class LpmTrieMap : public Map {
   mutable std::mutex mu_;
   std::atomic<uint32_t> seq_{0};
   std::atomic<Node*> root_{nullptr};
+  uint32_t stride_bits_ = 0;  // S; 0: no table
+  std::unique_ptr<StrideEntry[]> stride_;
   size_t entries_ = 0;
   std::vector<std::unique_ptr<uint8_t[]>> slabs_;  // every node ever allocated
   std::vector<Node*> free_nodes_;

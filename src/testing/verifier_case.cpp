@@ -409,7 +409,11 @@ class Parser {
       if (k == "dst" || k == "src") {
         auto n = parse_number<uint8_t>(val);
         if (!n || *n > 15) fail(line_no, ".raw " + std::string(k) + " must be 0-15");
-        (k == "dst" ? r.dst : r.src) = *n & 0xf;
+        if (k == "dst") {  // bit-fields: no conditional lvalue (clang refuses one)
+          r.dst = *n & 0xf;
+        } else {
+          r.src = *n & 0xf;
+        }
       } else if (k == "off") {
         auto n = parse_number<int16_t>(val);
         if (!n) fail(line_no, ".raw off must fit in 16 signed bits");

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <map>
 #include <set>
 #include <thread>
 #include <vector>
@@ -279,6 +280,50 @@ TEST(LpmTrie, FullTrieSaysEnospcButReplacesInPlace) {
   EXPECT_EQ(m->update(k3, &v, BPF_ANY), -ENOSPC);
   EXPECT_EQ(m->update(k1, &v, BPF_EXIST), 0);
   EXPECT_EQ(m->update(k3, &v, BPF_EXIST), -ENOENT);
+}
+
+// A large trie (its stride table on) against a brute-force longest-prefix match,
+// through inserts, replacements and deletes of nested and overlapping prefixes.
+TEST(LpmTrie, LargeTrieAgreesWithBruteForce) {
+  auto m = make(BPF_MAP_TYPE_LPM_TRIE, 8, 4, 4096, BPF_F_NO_PREALLOC);
+  std::map<std::pair<uint32_t, uint32_t>, uint32_t> ref;  // (plen, masked addr) -> value
+  auto mask = [](uint32_t plen) { return plen == 0 ? 0u : ~0u << (32 - plen); };
+  auto key = [](uint32_t plen, uint32_t addr) {
+    std::array<uint8_t, 8> k{};
+    std::memcpy(k.data(), &plen, 4);
+    for (int i = 0; i < 4; ++i) k[4 + i] = uint8_t(addr >> (24 - 8 * i));
+    return k;
+  };
+  uint64_t x = 12345;
+  auto rnd = [&] { return uint32_t((x = x * 6364136223846793005ull + 1442695040888963407ull) >> 33); };
+  const uint32_t bases[] = {0x0A000000, 0xC0A80000, 0x7F000000, 0x00000000};
+  for (int step = 0; step < 6000; ++step) {
+    const uint32_t plen = rnd() % 33;
+    const uint32_t addr = (bases[rnd() % 4] ^ (rnd() & (rnd() % 2 ? 0x00FFFFFF : 0x0000FFFF))) & mask(plen);
+    const auto k = key(plen, addr);
+    if (rnd() % 4 == 0) {
+      EXPECT_EQ(m->delete_elem(k.data()) == 0, ref.erase({plen, addr}) == 1) << step;
+    } else {
+      const uint32_t v = uint32_t(step);
+      if (m->update(k.data(), &v, BPF_ANY) == 0) ref[{plen, addr}] = v;
+    }
+    for (int q = 0; q < 4; ++q) {
+      const uint32_t qlen = q == 0 ? rnd() % 33 : 32;
+      const uint32_t qaddr = bases[rnd() % 4] ^ (rnd() & 0x00FFFFFF);
+      int64_t want = -1;
+      for (uint32_t l = qlen + 1; l-- > 0;) {
+        auto it = ref.find({l, qaddr & mask(l)});
+        if (it != ref.end()) {
+          want = it->second;
+          break;
+        }
+      }
+      const auto qk = key(qlen, qaddr);
+      const auto* got = static_cast<const uint32_t*>(m->lookup(qk.data()));
+      ASSERT_EQ(got ? int64_t(*got) : -1, want) << "step " << step << " lookup " << std::hex << qaddr << "/"
+                                                 << std::dec << qlen;
+    }
+  }
 }
 
 // A writer inserting and deleting prefixes under 10.0.0.0/8 (and splitting the

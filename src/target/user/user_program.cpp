@@ -27,6 +27,7 @@ UserProgram::UserProgram(UserObject& owner, const object::ProgramDefinition& def
   env_.maps = owner.map_handles();
   env_.on_printk = options.on_printk;
   env_.regions = owner.global_regions();
+  env_.track_regions = options.checked;
   base_regions_ = env_.regions.size();
 }
 
@@ -83,7 +84,7 @@ uint32_t UserProgram::run_packet(std::span<const uint8_t> packet, std::span<cons
   }
   reset_env(packet_->ctx());
   env_.packet = &packet_->state();
-  packet_->add_regions(env_);
+  if (env_.track_regions) packet_->add_regions(env_);
   return uint32_t(run_with_tail_calls(packet_->ctx()));
 }
 
