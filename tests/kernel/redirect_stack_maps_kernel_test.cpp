@@ -315,8 +315,11 @@ TEST_F(RedirectStackMapsKernel, StackIdsAreTheKernelsHash) {
     const MapSpec spec{BPF_MAP_TYPE_STACK_TRACE, 4, 127 * 8, max_entries};
     UniqueFd map = map_create(spec);
     for (uint64_t flags : {0ull, 1ull, 2ull}) {
-      const std::string text = "r2 = map_fd(" + std::to_string(map.get()) + ") ll\nr3 = " + std::to_string(flags) +
-                               "\ncall " + std::to_string(BPF_FUNC_get_stackid) + "\nexit\n";
+      // REUSE_STACKID: the three skip counts store three stacks in one map, and two of them
+      // may share a bucket (without it the kernel then says EEXIST, as a flaky run showed).
+      const std::string text = "r2 = map_fd(" + std::to_string(map.get()) + ") ll\nr3 = " +
+                               std::to_string(flags | BPF_F_REUSE_STACKID) + "\ncall " +
+                               std::to_string(BPF_FUNC_get_stackid) + "\nexit\n";
       const auto insns = isa::assemble(text);
       UniqueFd prog = load_program(BPF_PROG_TYPE_RAW_TRACEPOINT, insns);
       const int64_t id = test_run_raw_tp(prog.get());
