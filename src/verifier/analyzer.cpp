@@ -23,14 +23,12 @@ std::string Analyzer::describe_insn(size_t pc) const { return g_.describe(pc); }
 
 void Analyzer::reject(RejectKind kind, const std::string& why) {
   std::string msg = describe_insn(pc_) + ": " + why;
-  for (const SourceLocation& l : in_.lines) {
-    if (l.insn > pc_) break;
-    if (l.insn == pc_ || (&l + 1 == in_.lines.data() + in_.lines.size()) || (&l + 1)->insn > pc_) {
-      if (!l.file.empty()) {
-        msg += "\n  at " + l.file + ":" + std::to_string(l.line) + (l.text.empty() ? "" : ": " + l.text);
-      }
-      break;
-    }
+  // The last line-info entry at or before the instruction (lines are sorted by insn).
+  auto after = std::upper_bound(in_.lines.begin(), in_.lines.end(), pc_,
+                                [](size_t pc, const SourceLocation& l) { return pc < l.insn; });
+  if (after != in_.lines.begin() && !std::prev(after)->file.empty()) {
+    const SourceLocation& l = *std::prev(after);
+    msg += "\n  at " + l.file + ":" + std::to_string(l.line) + (l.text.empty() ? "" : ": " + l.text);
   }
   if (cur_ != nullptr) msg += "\n  path: " + describe_path(cur_->path);
   if (opt_.log_level == 1 && cur_path_ != nullptr) {
