@@ -124,6 +124,8 @@ int main(int argc, char** argv) {
       ConsoleReporter::ReportRuns(runs);
       for (const Run& r : runs) {
         if (r.error_occurred || r.iterations == 0) continue;
+        // With --benchmark_repetitions the median (reported after the runs) is the figure.
+        if (r.run_type == Run::RT_Aggregate && r.aggregate_name != "median") continue;
         const double ns = r.GetAdjustedCPUTime();  // per iteration = per packet
         const char* names[] = {"BM_UserXdpBlocklist/jit:1/checked:0", "BM_UserXdpBlocklist/jit:1/checked:1",
                                "BM_UserXdpBlocklist/jit:0/checked:0", "BM_UserXdpBlocklist/jit:0/checked:1"};

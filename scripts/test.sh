@@ -28,27 +28,34 @@ else
   build/bpfkit-difffuzz --iterations 3000
 fi
 
+stage "verifier soundness fuzzing: what the verifier accepts runs cleanly and alike on every engine"
+build/bpfkit-soundfuzz --iterations 1500 --mutations 8
+
+# One clang build serves both the fuzzers and the sanitizer run of the unit tests:
+# every library and test is built with ASan + UBSan (and libFuzzer's coverage).
+if [ "${BPFKIT_SKIP_FUZZ:-0}" != 1 ] || [ "${BPFKIT_SKIP_SANITIZE:-0}" != 1 ]; then
+  stage "build (clang, AddressSanitizer + UBSan, libFuzzer targets)"
+  CC=clang CXX=clang++ BPFKIT_BUILD_DIR=build-san ./scripts/build.sh -DBPFKIT_FUZZ=ON -DBPFKIT_SANITIZE=ON \
+    -DBPFKIT_BENCH=OFF
+fi
+
 if [ "${BPFKIT_SKIP_FUZZ:-0}" != 1 ]; then
   stage "libFuzzer targets (15 s each)"
-  CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBPFKIT_FUZZ=ON \
-    -DBPFKIT_BENCH=OFF >/dev/null
-  cmake --build build-fuzz -j"$JOBS" --target fuzzers
-  mkdir -p build-fuzz/corpus
-  for f in build-fuzz/fuzz_*; do
+  mkdir -p build-san/corpus
+  for f in build-san/fuzz_*; do
     [ -x "$f" ] || continue
     name="$(basename "$f")"
-    mkdir -p "build-fuzz/corpus/$name"
+    mkdir -p "build-san/corpus/$name"
     printf '%s: ' "$name"
-    "$f" -max_total_time=15 -timeout=10 -rss_limit_mb=2048 "build-fuzz/corpus/$name" 2>&1 | tail -n 1
+    "$f" -max_total_time=15 -timeout=10 -rss_limit_mb=2048 "build-san/corpus/$name" 2>&1 | tail -n 1
   done
 fi
 
 if [ "${BPFKIT_SKIP_SANITIZE:-0}" != 1 ]; then
   stage "unit tests under AddressSanitizer + UBSan"
-  BPFKIT_BUILD_DIR=build-asan BPFKIT_BUILD_TYPE=Debug ./scripts/build.sh -DBPFKIT_SANITIZE=ON -DBPFKIT_BENCH=OFF
   # One process per test binary (not ctest's one per test case: ASan start-up would dominate).
   # The kernel cross-check binary runs in the main ctest stage below.
-  for t in build-asan/bpfkit_*_tests; do
+  for t in build-san/bpfkit_*_tests; do
     [ "$(basename "$t")" = bpfkit_kernel_tests ] && continue
     echo "$(basename "$t")"
     "$t" --gtest_brief=1  # prints failures and the summary only

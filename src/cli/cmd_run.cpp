@@ -96,8 +96,10 @@ CommandRegistration reg("run", [](CLI::App& app) {
       "Other input (assembly text, raw bytecode, a bare ELF section) runs with r1 pointing to a private copy\n"
       "of --mem (r2 = its length) and prints r0.\n"
       "An object's programs are verified first, as BPF_PROG_LOAD does, and refused with the verifier's reason\n"
-      "(--unverified skips that). Every run is also in checked mode for now: memory accesses are checked\n"
-      "against the stack, the context, the packet and map values, and backward jumps count against --budget.");
+      "(--unverified skips that). Verified programs then run without run-time checks, as the kernel runs\n"
+      "them; unverified ones (and every run with --checked) run in checked mode: memory accesses are\n"
+      "checked against the stack, the context, the packet and map values, and backward jumps count\n"
+      "against --budget. Input that is not an object is not verified and always runs checked.");
   auto o = std::make_shared<RunOptions>();
   app.add_option("file", o->input, "program: assembly, raw bytecode or ELF object")->required();
   app.add_option("-s,--section", o->section, "ELF section of the program to run");
@@ -106,7 +108,8 @@ CommandRegistration reg("run", [](CLI::App& app) {
   app.add_option("--mem-file", o->mem_file, "input memory from a file");
   app.add_option("--budget", o->budget, "stop after this many backward jumps and calls");
   app.add_flag("--print-mem", o->print_mem, "print the memory after the run");
-  app.add_flag("--unverified", o->object.unverified, "object: do not run the verifier first (checked mode only)");
+  app.add_flag("--unverified", o->object.unverified, "object: do not run the verifier first (runs checked)");
+  app.add_flag("--checked", o->object.checked, "object: check every memory access at run time, verified or not");
   app.add_option("-p,--prog", o->object.prog, "object: the program to run (function or section name)");
   app.add_option("--pcap", o->object.pcap_in, "object: run a packet program over every packet of this pcap file");
   app.add_option("--out", o->object.pcap_out, "object: write the packets the program passes to this pcap file");

@@ -16,6 +16,7 @@ struct TestRunOptions {
   uint32_t repeat = 1;
   bool dump_maps = false;
   bool unverified = false;
+  bool checked = false;
 };
 
 int test_run(const TestRunOptions& o) {
@@ -23,6 +24,7 @@ int test_run(const TestRunOptions& o) {
   target::TargetOptions topts;
   topts.jit = o.engine != "interp";
   topts.verify = !o.unverified;
+  topts.checked = o.unverified || o.checked;
   topts.on_printk = [](std::string_view line) { std::cout << "bpf_trace_printk: " << line << '\n'; };
   auto tgt = o.target == "linux" ? target::make_linux_target(topts) : target::make_user_target(topts);
   auto loaded = tgt->load(obj);
@@ -49,7 +51,9 @@ CommandRegistration reg("test-run", [](CLI::App& app) {
       "write the packet after the run to --data-out. --target linux runs it in the kernel instead (root).");
   auto o = std::make_shared<TestRunOptions>();
   app.add_option("object", o->input, "clang-compiled BPF object")->required();
-  app.add_flag("--unverified", o->unverified, "user target: do not run the verifier first (checked mode only)");
+  app.add_flag("--unverified", o->unverified, "user target: do not run the verifier first (runs checked)");
+  app.add_flag("--checked", o->checked,
+               "user target: check every memory access at run time even though the program is verified");
   app.add_option("-p,--prog", o->prog, "program (function or section name); default: the only one");
   app.add_option("--data", o->data, "input packet (data_in) from a file");
   app.add_option("--ctx-in", o->ctx_in, "input context (ctx_in) from a file");

@@ -329,6 +329,7 @@ int run_object(const ObjectRunOptions& o) {
   target::TargetOptions topts;
   topts.jit = o.engine != "interp";
   topts.verify = !o.unverified;
+  topts.checked = o.unverified || o.checked;
   topts.on_printk = [](std::string_view line) { std::cout << "bpf_trace_printk: " << line << '\n'; };
   auto loaded = target::make_user_target(topts)->load(obj);
   fill_maps(*loaded, o.map_fills);

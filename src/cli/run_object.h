@@ -18,7 +18,8 @@ struct ObjectRunOptions {
   std::string input;
   std::string prog;              // program (function or section name); default: the only one
   std::string engine = "jit";
-  bool unverified = false;  // skip the verifier (checked mode still guards memory)
+  bool unverified = false;  // skip the verifier (checked mode then guards memory)
+  bool checked = false;     // run verified programs in checked mode too (bounds checks at run time)
   std::string pcap_in, pcap_out;
   std::string data_file;         // one packet from a file (packet programs)
   std::string ctx_json;          // contexts as JSON (trace programs)

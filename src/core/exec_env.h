@@ -88,6 +88,9 @@ struct ExecEnv {
   // Map handles a program may pass to map helpers (the values its lddw loads).
   // Helpers refuse any other pointer, so an unverified program cannot forge one.
   std::vector<const void*> maps;
+  // A verified program run unchecked: its helper arguments are proven, so a map
+  // argument is one of `maps` without a search.
+  bool trusted_args = false;
 
   // Output: bpf_trace_printk lines (without the trailing newline). Unset: stderr.
   std::function<void(std::string_view)> on_printk;

@@ -27,11 +27,19 @@ class PacketContext {
 
   // Resets the buffer to `packet` and the context to its defaults or to `ctx_in`
   // (checked as the kernel checks ctx_in: Error naming the field it refuses).
-  // Cheap: meant to run once per packet.
-  void reset(std::span<const uint8_t> packet, std::span<const uint8_t> ctx_in = {});
+  // Cheap: meant to run once per packet (XDP without ctx_in: a few stores and the copy).
+  void reset(std::span<const uint8_t> packet, std::span<const uint8_t> ctx_in = {}) {
+    if (xdp_ && ctx_in.empty() && packet.size() >= kMinPacket && packet.size() <= max_packet_) [[likely]] {
+      reset_xdp_plain(packet);
+    } else {
+      reset_checked(packet, ctx_in);
+    }
+  }
 
-  uint64_t ctx() const;            // r1 for the run
-  PacketState& state();            // ExecEnv::packet
+  // Both fixed for the context's life; inline because a run reads them per packet.
+  uint64_t ctx() const { return ctx_; }         // r1 for the run
+  PacketState& state() { return *state_; }      // ExecEnv::packet
+  const PacketState& state() const { return *state_; }
   // Grants the context and the whole buffer in checked mode.
   void add_regions(ExecEnv& env) const;
   // After the run: the packet ([data, data_end)) and the context as
@@ -40,8 +48,16 @@ class PacketContext {
   std::vector<uint8_t> ctx_out() const;
 
  private:
+  static constexpr size_t kMinPacket = 14;  // ETH_HLEN: the kernel refuses shorter data
+  void reset_xdp_plain(std::span<const uint8_t> packet);
+  void reset_checked(std::span<const uint8_t> packet, std::span<const uint8_t> ctx_in);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  uint64_t ctx_ = 0;
+  PacketState* state_ = nullptr;
+  bool xdp_ = false;
+  size_t max_packet_ = 0;
 };
 
 }  // namespace bpfkit::core

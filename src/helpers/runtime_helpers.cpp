@@ -12,7 +12,7 @@
 namespace bpfkit::helpers {
 namespace detail {
 
-maps::Map* map_arg(core::ExecEnv* env, uint64_t reg, std::string_view helper) {
+maps::Map* map_arg_checked(core::ExecEnv* env, uint64_t reg, std::string_view helper) {
   const void* p = reinterpret_cast<const void*>(reg);
   if (p && std::find(env->maps.begin(), env->maps.end(), p) != env->maps.end()) {
     return static_cast<maps::Map*>(const_cast<void*>(p));

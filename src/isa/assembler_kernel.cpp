@@ -118,6 +118,32 @@ Parsed parse_xchg(Cursor& c, const Reg& dst, std::string_view fn, bool cmp, uint
   return {Atomic{cmp ? AtomicOp::CmpXchg : AtomicOp::Xchg, true, size, a.base, a.off, s.num}, std::nullopt};
 }
 
+// w0 = load_acquire((u8 *)(r1 + 0)), r0 = load_acquire((u64 *)(r1 + 0))
+Parsed parse_load_acquire(Cursor& c, const Reg& dst) {
+  c.next();
+  c.expect_punct("(", "after load_acquire");
+  SizeCast cast = parse_cast(c, "before the address, as in (u64 *)");
+  if (cast.is_signed) c.fail(cast.col, "load_acquire zero-extends: use (u8 *), (u16 *), (u32 *) or (u64 *)");
+  Address a = parse_address(c);
+  c.expect_punct(")", "to close load_acquire(...)");
+  c.expect_end("r0 = load_acquire((u64 *)(r1 + 0))");
+  return {Load{cast.size, false, dst.num, a.base, a.off, true}, std::nullopt};
+}
+
+// store_release((u64 *)(r1 + 0), r2)
+Parsed parse_store_release(Cursor& c) {
+  c.next();
+  c.expect_punct("(", "after store_release");
+  SizeCast cast = parse_cast(c, "before the address, as in (u64 *)");
+  if (cast.is_signed) c.fail(cast.col, "stores take unsigned sizes: (u8 *), (u16 *), (u32 *) or (u64 *)");
+  Address a = parse_address(c);
+  c.expect_punct(",", "after the address");
+  Reg s = c.reg("the register to store");
+  c.expect_punct(")", "to close store_release(...)");
+  c.expect_end("store_release((u64 *)(r1 + 0), r2)");
+  return {Store{cast.size, a.base, a.off, Operand::Reg(s.num), true}, std::nullopt};
+}
+
 // dst = atomic_fetch_add((u64 *)(r1 + 0), dst)
 Parsed parse_fetch(Cursor& c, const Reg& dst, AtomicOp op, std::string_view fn) {
   c.next();
@@ -283,6 +309,7 @@ Parsed parse_assign_rhs(Cursor& c, const Reg& dst) {
                       {"atomic_fetch_xor", AtomicOp::Xor}};
       for (const auto& k : kFetches)
         if (fn == k.name) return parse_fetch(c, dst, k.op, fn);
+      if (fn == "load_acquire") return parse_load_acquire(c, dst);
       if (fn == "xchg_64") return parse_xchg(c, dst, fn, false, 8);
       if (fn == "xchg32_32") return parse_xchg(c, dst, fn, false, 4);
       if (fn == "cmpxchg_64") return parse_xchg(c, dst, fn, true, 8);
@@ -290,7 +317,7 @@ Parsed parse_assign_rhs(Cursor& c, const Reg& dst) {
       c.fail(col,
              "unknown function '" + std::string(fn) +
                  "' (known: map_fd, map_value, map_idx, map_idx_value, btf_id, func, atomic_fetch_add/and/or/"
-                 "xor, xchg_64, xchg32_32, cmpxchg_64, cmpxchg32_32)");
+                 "xor, xchg_64, xchg32_32, cmpxchg_64, cmpxchg32_32, load_acquire)");
     }
   }
   c.fail_here(
@@ -406,7 +433,9 @@ bool is_kernel_syntax(const Cursor& c) {
   const Token& t = c.peek();
   if (t.kind == Tok::Punct) return t.text == "*";
   if (t.kind != Tok::Ident) return false;
-  if (t.text == "if" || t.text == "goto" || t.text == "gotol" || t.text == "callx") return true;
+  if (t.text == "if" || t.text == "goto" || t.text == "gotol" || t.text == "callx" || t.text == "may_goto")
+    return true;
+  if (t.text == "store_release") return c.is_punct("(", 1);
   if (t.text == "lock") return c.is_punct("*", 1);
   if (c.at_reg()) return true;
   // "foo = 1", "foo += 1": an assignment to something that is not a register.
@@ -429,6 +458,14 @@ Parsed parse_kernel(Cursor& c) {
       Ja ja{wide ? target32_of(c, target, "jump offset") : target16_of(c, target, "jump offset"), wide};
       return {ja, target.is_label ? std::optional(target) : std::nullopt};
     }
+    if (t.text == "may_goto") {
+      c.next();
+      Target target = c.target("jump offset");
+      c.expect_end("may_goto +N");
+      Jump j{JmpCond::MayGoto, false, 0, Operand::Imm(0), target16_of(c, target, "jump offset")};
+      return {j, target.is_label ? std::optional(target) : std::nullopt};
+    }
+    if (t.text == "store_release") return parse_store_release(c);
     if (t.text == "call" || t.text == "callx") return parse_call(c);
     if (t.text == "exit") {
       c.next();

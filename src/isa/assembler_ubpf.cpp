@@ -154,6 +154,28 @@ Parsed parse_ubpf(Cursor& c) {
     Ja ja{wide ? target32_of(c, t, "jump offset") : target16_of(c, t, "jump offset"), wide};
     return {ja, t.is_label ? std::optional(t) : std::nullopt};
   }
+  if (name == "may_goto") {
+    check_operands(c, m, name, 1, "may_goto LABEL or may_goto +N");
+    Target t = c.target("jump target");
+    c.expect_end("may_goto LABEL");
+    Jump j{JmpCond::MayGoto, false, 0, Operand::Imm(0), target16_of(c, t, "jump offset")};
+    return {j, t.is_label ? std::optional(t) : std::nullopt};
+  }
+  // Load-acquire and store-release (BPF_ATOMIC with imm 0x100 / 0x110).
+  if (name.starts_with("ldacq") && size_suffix(name.substr(5)) != 0) {
+    check_operands(c, m, name, 2, std::string(name) + " %r0, [%r1+8]");
+    Reg d = c.reg("a destination register");
+    comma(c);
+    Mem mem = parse_mem(c);
+    return {Load{size_suffix(name.substr(5)), false, d.num, mem.base, mem.off, true}, std::nullopt};
+  }
+  if (name.starts_with("strel") && size_suffix(name.substr(5)) != 0) {
+    check_operands(c, m, name, 2, std::string(name) + " [%r1+8], %r2");
+    Mem mem = parse_mem(c);
+    comma(c);
+    Reg s = c.reg("a source register");
+    return {Store{size_suffix(name.substr(5)), mem.base, mem.off, Operand::Reg(s.num), true}, std::nullopt};
+  }
   if (name == "lddw") {
     check_operands(c, m, name, 2, "lddw %r0, 0x123456789");
     Reg d = c.reg("a destination register");

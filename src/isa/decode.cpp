@@ -141,6 +141,13 @@ Instruction decode_jmp(const RawInsn& r, const SlotChecker& c) {
         case kPseudoKfuncCall: return Call{CallKind::Kfunc, r.imm, r.off};
         default: c.fail("call src field must be 0 (helper), 1 (local) or 2 (kfunc), is " + std::to_string(r.src));
       }
+    case kJmpJcond:
+      // may_goto: the kernel accepts exactly JMP|JCOND|K with every field but off zero.
+      if (is32) c.fail("may_goto is not a JMP32 instruction");
+      if (opcode_src(r.opcode) != kSrcK) c.fail("may_goto takes no source operand (source bit must be 0)");
+      if (r.src != kJcondMayGoto) c.fail("JCOND src field " + std::to_string(r.src) + " is not may_goto (0)");
+      c.zero_dst(), c.zero_imm();
+      return Jump{JmpCond::MayGoto, false, 0, Operand::Imm(0), r.off};
     case kJmpExit:
       if (is32) c.fail("exit is not a JMP32 instruction");
       if (opcode_src(r.opcode) != kSrcK) c.fail("exit takes no source operand (source bit must be 0)");
@@ -212,6 +219,9 @@ Instruction decode_mem(const RawInsn& r, const SlotChecker& c) {
         return Store{size, c.dst(), r.off, Operand::Reg(c.src())};
       }
       if (mode != kModeAtomic) c.fail("unknown STX mode " + hex(mode));
+      // Load-acquire and store-release take any size; the read-modify-write operations 4 or 8 bytes.
+      if (r.imm == kAtomicLoadAcquire) return Load{size, false, c.dst(), c.src(), r.off, true};
+      if (r.imm == kAtomicStoreRelease) return Store{size, c.dst(), r.off, Operand::Reg(c.src()), true};
       if (size != 4 && size != 8) c.fail("atomic operations take 4 or 8 bytes, not " + std::to_string(size));
       Atomic a{AtomicOp::Add, false, size, c.dst(), r.off, c.src()};
       switch (r.imm) {

@@ -119,10 +119,13 @@ struct KernelPrinter {
     return kreg(e.dst) + " = " + endian_prefix(e.kind) + std::to_string(e.bits) + " " + kreg(e.dst);
   }
   std::string operator()(const Load& l) const {
+    if (l.acquire) return kreg(l.dst, l.size < 8) + " = load_acquire(" + kmem(l.size, l.base, l.off).substr(1) + ")";
     if (!l.sign_extend) return kreg(l.dst) + " = " + kmem(l.size, l.base, l.off);
     return kreg(l.dst) + " = *(" + signed_type(l.size) + " *)(" + kaddr(l.base, l.off) + ")";
   }
   std::string operator()(const Store& s) const {
+    if (s.release)
+      return "store_release(" + kmem(s.size, s.base, s.off).substr(1) + ", " + koperand(s.value, s.size < 8) + ")";
     return kmem(s.size, s.base, s.off) + " = " + koperand(s.value, false);
   }
   std::string operator()(const Atomic& a) const {
@@ -169,6 +172,7 @@ struct KernelPrinter {
     return std::string("r0 = *(") + unsigned_type(p.size) + " *)skb[" + index + "]";
   }
   std::string operator()(const Jump& j) const {
+    if (j.cond == JmpCond::MayGoto) return "may_goto " + rel(j.off);
     return "if " + kreg(j.dst, j.is32) + " " + jmp_op(j.cond) + " " + koperand(j.src, j.is32) + " goto " +
            rel(j.off);
   }
@@ -226,10 +230,13 @@ struct UbpfPrinter {
     return endian_prefix(e.kind) + std::to_string(e.bits) + " " + ureg(e.dst);
   }
   std::string operator()(const Load& l) const {
+    if (l.acquire) return std::string("ldacq") + size_suffix(l.size) + " " + ureg(l.dst) + ", " + umem(l.base, l.off);
     return std::string(l.sign_extend ? "ldxs" : "ldx") + size_suffix(l.size) + " " + ureg(l.dst) + ", " +
            umem(l.base, l.off);
   }
   std::string operator()(const Store& s) const {
+    if (s.release)
+      return std::string("strel") + size_suffix(s.size) + " " + umem(s.base, s.off) + ", " + uoperand(s.value);
     return std::string(s.value.is_imm ? "st" : "stx") + size_suffix(s.size) + " " + umem(s.base, s.off) +
            ", " + uoperand(s.value);
   }
@@ -247,6 +254,7 @@ struct UbpfPrinter {
     return std::string("ldabs") + size_suffix(p.size) + " " + num(p.imm);
   }
   std::string operator()(const Jump& j) const {
+    if (j.cond == JmpCond::MayGoto) return "may_goto " + rel(j.off);
     static constexpr const char* kNames[] = {"jeq",  "jgt", "jge", "jset", "jne", "jsgt",
                                              "jsge", "jlt", "jle", "jslt", "jsle"};
     return std::string(kNames[int(j.cond)]) + (j.is32 ? "32 " : " ") + ureg(j.dst) + ", " + uoperand(j.src) +

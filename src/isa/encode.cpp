@@ -44,8 +44,8 @@ int16_t alu_off_field(AluOp op) {
 }
 
 uint8_t jmp_op_field(JmpCond c) {
-  static constexpr uint8_t kOps[] = {kJmpJeq, kJmpJgt, kJmpJge,  kJmpJset, kJmpJne, kJmpJsgt,
-                                     kJmpJsge, kJmpJlt, kJmpJle, kJmpJslt, kJmpJsle};
+  static constexpr uint8_t kOps[] = {kJmpJeq,  kJmpJgt, kJmpJge, kJmpJset, kJmpJne,  kJmpJsgt,
+                                     kJmpJsge, kJmpJlt, kJmpJle, kJmpJslt, kJmpJsle, kJmpJcond};
   return kOps[int(c)];
 }
 
@@ -77,11 +77,18 @@ struct Encoder {
     out.push_back({op, e.dst, 0, 0, e.bits});
   }
   void operator()(const Load& l) {
+    if (l.acquire) {
+      out.push_back({uint8_t(kClassStx | size_field(l.size) | kModeAtomic), l.dst, l.base, l.off, kAtomicLoadAcquire});
+      return;
+    }
     out.push_back({uint8_t(kClassLdx | size_field(l.size) | (l.sign_extend ? kModeMemSx : kModeMem)), l.dst,
                    l.base, l.off, 0});
   }
   void operator()(const Store& s) {
-    if (s.value.is_imm)
+    if (s.release)
+      out.push_back({uint8_t(kClassStx | size_field(s.size) | kModeAtomic), s.base, s.value.reg, s.off,
+                     kAtomicStoreRelease});
+    else if (s.value.is_imm)
       out.push_back({uint8_t(kClassSt | size_field(s.size) | kModeMem), s.base, 0, s.off, s.value.imm});
     else
       out.push_back({uint8_t(kClassStx | size_field(s.size) | kModeMem), s.base, s.value.reg, s.off, 0});

@@ -62,22 +62,27 @@ struct Endian {
   friend bool operator==(const Endian&, const Endian&) = default;
 };
 
-// dst = *(size *)(base + off), zero- or sign-extended.
+// dst = *(size *)(base + off), zero- or sign-extended. `acquire`: load-acquire
+// (BPF_ATOMIC with imm BPF_LOAD_ACQ, Linux 6.15), ordered before later accesses.
 struct Load {
   uint8_t size = 8;  // bytes: 1, 2, 4, 8
   bool sign_extend = false;
   uint8_t dst = 0;
   uint8_t base = 0;
   int16_t off = 0;
+  bool acquire = false;
   friend bool operator==(const Load&, const Load&) = default;
 };
 
 // *(size *)(base + off) = value (a register for STX, an immediate for ST).
+// `release`: store-release (BPF_ATOMIC with imm BPF_STORE_REL; a register value),
+// ordered after earlier accesses.
 struct Store {
   uint8_t size = 8;
   uint8_t base = 0;
   int16_t off = 0;
   Operand value;
+  bool release = false;
   friend bool operator==(const Store&, const Store&) = default;
 };
 
@@ -129,7 +134,10 @@ struct PacketLoad {
   friend bool operator==(const PacketLoad&, const PacketLoad&) = default;
 };
 
-enum class JmpCond : uint8_t { Eq, Gt, Ge, Set, Ne, Sgt, Sge, Lt, Le, Slt, Sle };
+// MayGoto is BPF_JCOND with src BPF_MAY_GOTO (Linux 6.9): no operands; it jumps once
+// the run's loop budget is spent and otherwise falls through, so a loop that exits
+// through it ends after a bounded number of iterations.
+enum class JmpCond : uint8_t { Eq, Gt, Ge, Set, Ne, Sgt, Sge, Lt, Le, Slt, Sle, MayGoto };
 
 // if (dst COND src) goto pc + 1 + off, comparing 64 bits (JMP) or 32 (JMP32).
 struct Jump {

@@ -46,6 +46,16 @@ inline constexpr uint8_t kModeMemSx = 0x80;  // BPF_MEMSX, Linux 6.6
 inline constexpr int32_t kAtomicFetch = BPF_FETCH;
 inline constexpr int32_t kAtomicXchg = BPF_XCHG;
 inline constexpr int32_t kAtomicCmpXchg = BPF_CMPXCHG;
+// Linux 6.15, newer than the installed header: load-acquire and store-release.
+inline constexpr int32_t kAtomicLoadAcquire = 0x100;   // BPF_LOAD_ACQ
+inline constexpr int32_t kAtomicStoreRelease = 0x110;  // BPF_STORE_REL
+
+// BPF_JCOND (Linux 6.9): a conditional jump whose condition is not a comparison;
+// src 0 (BPF_MAY_GOTO) is the only one defined.
+inline constexpr uint8_t kJmpJcond = 0xe0;
+inline constexpr uint8_t kJcondMayGoto = 0;
+// The run-time budget of may_goto (BPF_MAX_LOOPS): jumps once this many fall-throughs are spent.
+inline constexpr uint64_t kMayGotoBudget = 8 * 1024 * 1024;
 
 // Pseudo sources of lddw (src_reg of its first slot) and of call.
 inline constexpr uint8_t kPseudoMapFd = BPF_PSEUDO_MAP_FD;

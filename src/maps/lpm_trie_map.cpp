@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "maps/cpu.h"
 
@@ -20,12 +21,21 @@ const uint8_t* data_of(const void* key) { return static_cast<const uint8_t*>(key
 // Readers retry this often before they wait for the writer's lock instead.
 constexpr int kOptimisticTries = 8;
 
+// Slabs start small (most tries are small) and double up to this many nodes or
+// bytes (values may be large), never past the 2 * max_entries - 1 nodes a full trie
+// holds (stored ones and at most one intermediate per stored one).
+constexpr size_t kFirstSlabNodes = 16, kMaxSlabNodes = 4096, kMaxSlabBytes = 256 * 1024;
+constexpr std::align_val_t kSlabAlign{64};
+
 }  // namespace
 
 LpmTrieMap::LpmTrieMap(MapSpec spec) : Map(std::move(spec)) {
   data_size_ = key_size() - 4;
   words_ = (data_size_ + 7) / 8;
-  node_bytes_ = sizeof(Node) + 8 * words_ + round_up8(value_size());
+  // A multiple of 32 bytes: a node's header and first data word (all an IPv4 walk
+  // reads) then never straddle two cache lines.
+  static_assert(sizeof(Node) + 8 <= 32);
+  node_bytes_ = (sizeof(Node) + 8 * words_ + round_up8(value_size()) + 31) & ~size_t(31);
   if (max_entries() >= 1024) {
     stride_bits_ = std::min<uint32_t>(16, max_prefixlen());
     stride_ = std::make_unique<StrideEntry[]>(size_t(1) << stride_bits_);  // all: an empty walk
@@ -39,7 +49,19 @@ size_t LpmTrieMap::size() const {
   return entries_;
 }
 
-void LpmTrieMap::load_key(const void* key, KeyWords* out) const {
+size_t LpmTrieMap::nodes_allocated() const {
+  std::lock_guard guard(mu_);
+  return nodes_allocated_;
+}
+
+size_t LpmTrieMap::slab_bytes() const {
+  std::lock_guard guard(mu_);
+  return slab_bytes_;
+}
+
+void LpmTrieMap::SlabFree::operator()(uint8_t* p) const { ::operator delete(p, kSlabAlign); }
+
+[[gnu::always_inline]] inline void LpmTrieMap::load_key(const void* key, KeyWords* out) const {
   out->prefixlen = prefixlen_of(key);
   const uint8_t* d = data_of(key);
   if (data_size_ == 4) {  // IPv4: one big-endian load
@@ -69,7 +91,7 @@ uint32_t LpmTrieMap::match_len_words(const uint64_t* nw, const KeyWords& key, ui
 
 // The kernel's trie_lookup_elem: remember the last stored (non-intermediate)
 // prefix on the way down; stop where the node's prefix stops matching.
-LpmTrieMap::Node* LpmTrieMap::find_longest(const KeyWords& key) const {
+[[gnu::always_inline]] inline LpmTrieMap::Node* LpmTrieMap::find_longest(const KeyWords& key) const {
   Node* found = nullptr;
   Node* start;
   if (stride_bits_ != 0 && key.prefixlen >= stride_bits_) {
@@ -93,16 +115,50 @@ LpmTrieMap::Node* LpmTrieMap::find_longest(const KeyWords& key) const {
   return found;
 }
 
-void LpmTrieMap::compute_stride_entry(uint64_t v, StrideEntry& e) const {
+void LpmTrieMap::fill_stride(Node* n, Node* found, uint64_t lo, uint32_t depth) {
+  const uint32_t S = stride_bits_;
+  const uint64_t count = uint64_t(1) << (S - depth);
+  const uint32_t plen = n ? n->prefixlen.load(std::memory_order_relaxed) : S;
+  if (plen >= S) {  // the walk of every key here resumes at n (or has ended)
+    for (uint64_t i = 0; i < count; ++i) {
+      stride_[lo + i].resume.store(n, std::memory_order_release);
+      stride_[lo + i].found.store(found, std::memory_order_release);
+    }
+    return;
+  }
+  // Above S bits a node's prefix matches a whole aligned run of entries: those whose
+  // first plen bits are its own. The others' walks end at n.
+  const uint64_t n_bits = words_of(n)[0] >> (64 - S);
+  const uint64_t run = uint64_t(1) << (S - plen);
+  const uint64_t run_lo = n_bits & ~(run - 1);
+  const bool inside = run_lo >= lo && run_lo < lo + count;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (inside && lo + i == run_lo) {
+      i += run - 1;
+      continue;
+    }
+    stride_[lo + i].resume.store(nullptr, std::memory_order_release);
+    stride_[lo + i].found.store(found, std::memory_order_release);
+  }
+  if (!inside) return;
+  if (!n->intermediate.load(std::memory_order_relaxed)) found = n;
+  fill_stride(n->child[0].load(std::memory_order_relaxed), found, run_lo, plen + 1);
+  fill_stride(n->child[1].load(std::memory_order_relaxed), found, run_lo | (run >> 1), plen + 1);
+}
+
+void LpmTrieMap::refresh_stride(const uint64_t* words, uint32_t region_len) {
+  if (stride_bits_ == 0) return;
+  const uint32_t fixed = std::min(region_len, stride_bits_);
+  const uint64_t base = fixed == 0 ? 0 : (words[0] >> (64 - fixed)) << (stride_bits_ - fixed);
+  // The walk down to the region: above `fixed` bits it is the same for all its keys.
   KeyWords key{};
-  key.prefixlen = stride_bits_;
-  key.w[0] = v << (64 - stride_bits_);
+  key.prefixlen = fixed;
+  key.w[0] = fixed == 0 ? 0 : words[0] & (~uint64_t(0) << (64 - fixed));
   Node* found = nullptr;
   Node* n = root_.load(std::memory_order_relaxed);
-  // Above S bits the walk depends on the key's first S bits only.
   while (n != nullptr) {
     const uint32_t plen = n->prefixlen.load(std::memory_order_relaxed);
-    if (plen >= stride_bits_) break;
+    if (plen >= fixed) break;
     if (match_len(n, key) < plen) {
       n = nullptr;
       break;
@@ -110,19 +166,11 @@ void LpmTrieMap::compute_stride_entry(uint64_t v, StrideEntry& e) const {
     if (!n->intermediate.load(std::memory_order_relaxed)) found = n;
     n = n->child[bit_at(key.w, plen)].load(std::memory_order_relaxed);
   }
-  e.resume.store(n, std::memory_order_release);
-  e.found.store(found, std::memory_order_release);
+  fill_stride(n, found, base, fixed);
 }
 
-void LpmTrieMap::refresh_stride(const uint64_t* words, uint32_t region_len) {
-  if (stride_bits_ == 0) return;
-  const uint32_t fixed = std::min(region_len, stride_bits_);
-  const uint64_t base = fixed == 0 ? 0 : (words[0] >> (64 - fixed)) << (stride_bits_ - fixed);
-  const uint64_t count = uint64_t(1) << (stride_bits_ - fixed);
-  for (uint64_t i = 0; i < count; ++i) compute_stride_entry(base | i, stride_[base | i]);
-}
-
-LpmTrieMap::Node* LpmTrieMap::find_longest_unlocked(const KeyWords& key) {
+// Inlined into lookup(), the helper's hot path.
+[[gnu::always_inline]] inline LpmTrieMap::Node* LpmTrieMap::find_longest_unlocked(const KeyWords& key) {
   for (int tries = 0; tries < kOptimisticTries; ++tries) {
     const uint32_t before = seq_.load(std::memory_order_acquire);
     if (before & 1) continue;  // a writer is mid-change
@@ -134,8 +182,53 @@ LpmTrieMap::Node* LpmTrieMap::find_longest_unlocked(const KeyWords& key) {
   return find_longest(key);
 }
 
+// find_longest() for 4-byte keys (IPv4), the key in one register: the same walk.
+[[gnu::always_inline]] inline LpmTrieMap::Node* LpmTrieMap::find_longest_v4(uint32_t prefixlen,
+                                                                        uint64_t w) const {
+  Node* found = nullptr;
+  Node* n;
+  if (stride_bits_ != 0 && prefixlen >= stride_bits_) {
+    const StrideEntry& e = stride_[w >> (64 - stride_bits_)];
+    found = e.found.load(std::memory_order_acquire);
+    n = e.resume.load(std::memory_order_acquire);
+  } else {
+    n = root_.load(std::memory_order_acquire);
+  }
+  for (uint32_t steps = 32 + 2; n != nullptr && steps-- > 0;) {
+    // A node's prefix length is at most 32 (even one read mid-change: nodes are reused
+    // only within this map), so the shift below stays in range.
+    const uint32_t plen = n->prefixlen.load(std::memory_order_relaxed);
+    const uint32_t limit = std::min(plen, prefixlen);
+    const uint64_t diff = words_of(n)[0] ^ w;
+    const uint32_t matched = diff == 0 ? limit : std::min(limit, uint32_t(__builtin_clzll(diff)));
+    if (matched == 32) return n;
+    if (matched < plen) break;
+    if (!n->intermediate.load(std::memory_order_relaxed)) found = n;
+    n = n->child[(w >> (63 - plen)) & 1].load(std::memory_order_acquire);
+  }
+  return found;
+}
+
+// The helper's hot path: for IPv4 one optimistic walk, inline; the rest (other key
+// sizes, a writer mid-change) in lookup_slow().
 void* LpmTrieMap::lookup(const void* key) {
-  if (prefixlen_of(key) > max_prefixlen()) return nullptr;
+  const uint32_t prefixlen = prefixlen_of(key);
+  if (prefixlen > max_prefixlen()) return nullptr;
+  if (data_size_ == 4) {
+    uint32_t v;
+    std::memcpy(&v, data_of(key), 4);
+    const uint64_t w = uint64_t(__builtin_bswap32(v)) << 32;
+    const uint32_t before = seq_.load(std::memory_order_acquire);
+    if (!(before & 1)) [[likely]] {
+      Node* n = find_longest_v4(prefixlen, w);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (seq_.load(std::memory_order_relaxed) == before) [[likely]] return n ? value_of(n) : nullptr;
+    }
+  }
+  return lookup_slow(key);
+}
+
+void* LpmTrieMap::lookup_slow(const void* key) {
   KeyWords k;
   load_key(key, &k);
   Node* n = find_longest_unlocked(k);
@@ -159,8 +252,20 @@ LpmTrieMap::Node* LpmTrieMap::alloc_node() {
     n = free_nodes_.back();
     free_nodes_.pop_back();
   } else {
-    slabs_.push_back(std::make_unique<uint8_t[]>(node_bytes_));
-    n = new (slabs_.back().get()) Node{};
+    if (slab_left_ == 0) {
+      size_t nodes = std::min(kMaxSlabNodes, std::max(kFirstSlabNodes, nodes_allocated_));
+      nodes = std::min(nodes, kMaxSlabBytes / node_bytes_);
+      const size_t full = 2 * size_t(max_entries());
+      nodes = std::max<size_t>(1, std::min(nodes, full > nodes_allocated_ ? full - nodes_allocated_ : 0));
+      slabs_.emplace_back(static_cast<uint8_t*>(::operator new(nodes * node_bytes_, kSlabAlign)));
+      slab_next_ = slabs_.back().get();
+      slab_bytes_ += nodes * node_bytes_;
+      slab_left_ = nodes;
+    }
+    n = new (slab_next_) Node{};
+    slab_next_ += node_bytes_;
+    --slab_left_;
+    ++nodes_allocated_;
   }
   n->child[0].store(nullptr, std::memory_order_relaxed);
   n->child[1].store(nullptr, std::memory_order_relaxed);

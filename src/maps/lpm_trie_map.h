@@ -11,7 +11,9 @@
 // every change, and a reader that saw the count move retries (after a few
 // retries it takes the lock). Node memory is never returned while the map
 // lives — a removed node goes to a free list — so a racing reader never touches
-// freed memory and a pointer from lookup() stays valid memory. Node data is kept
+// freed memory and a pointer from lookup() stays valid memory. Nodes are carved
+// from slabs (arrays of nodes allocated together, each node on a 32-byte boundary
+// so that the fields a walk reads share one cache line). Node data is kept
 // as big-endian 64-bit words so that a prefix comparison is one XOR and a
 // count of leading zeros per 64 bits.
 //
@@ -19,7 +21,8 @@
 // S bits (S = 16, or the data width when smaller): where the walk for those bits
 // leaves the top of the trie and the longest stored prefix seen up to there. A
 // lookup starts from it instead of the root, skipping most of the walk; a change
-// recomputes only the entries below the slot it changed.
+// recomputes only the entries below the slot it changed, in one walk of the
+// subtree there.
 #pragma once
 
 #include <algorithm>
@@ -46,6 +49,11 @@ class LpmTrieMap : public Map {
 
   uint32_t max_prefixlen() const { return data_size_ * 8; }
   size_t size() const;
+  // Nodes ever carved from slabs (stored, intermediate and free ones); for tests.
+  size_t nodes_allocated() const;
+  // Bytes from one node to the next in a slab, and bytes all slabs hold; for tests.
+  size_t node_stride() const { return node_bytes_; }
+  size_t slab_bytes() const;
 
  private:
   struct Node {
@@ -85,10 +93,15 @@ class LpmTrieMap : public Map {
     std::atomic<Node*> resume{nullptr};
     std::atomic<Node*> found{nullptr};
   };
-  void compute_stride_entry(uint64_t v, StrideEntry& e) const;
+  // Sets the entries [lo, lo + 2^(S - depth)), whose keys share their first `depth`
+  // bits, given `n`, the next node of their walk (prefix length >= depth, or nullptr),
+  // and `found`, the last stored node above it.
+  void fill_stride(Node* n, Node* found, uint64_t lo, uint32_t depth);
   // Recomputes the entries of keys whose first `region_len` bits equal `words`'.
   void refresh_stride(const uint64_t* words, uint32_t region_len);
   Node* find_longest_unlocked(const KeyWords& key);
+  Node* find_longest_v4(uint32_t prefixlen, uint64_t w) const;  // 4-byte keys, caller validates seq_
+  [[gnu::noinline]] void* lookup_slow(const void* key);
   Node* alloc_node();
   void free_node(Node* n);
   void begin_change() { seq_.fetch_add(1, std::memory_order_relaxed); std::atomic_thread_fence(std::memory_order_release); }
@@ -103,7 +116,14 @@ class LpmTrieMap : public Map {
   uint32_t stride_bits_ = 0;  // S; 0: no table
   std::unique_ptr<StrideEntry[]> stride_;
   size_t entries_ = 0;
-  std::vector<std::unique_ptr<uint8_t[]>> slabs_;  // every node ever allocated
+  struct SlabFree {
+    void operator()(uint8_t* p) const;
+  };
+  std::vector<std::unique_ptr<uint8_t, SlabFree>> slabs_;  // every node ever allocated lives in one
+  uint8_t* slab_next_ = nullptr;  // the next unused node of the newest slab
+  size_t slab_left_ = 0;          // unused nodes there
+  size_t nodes_allocated_ = 0;
+  size_t slab_bytes_ = 0;
   std::vector<Node*> free_nodes_;
 };
 

@@ -24,13 +24,15 @@ class TargetError : public Error {
 };
 
 struct TargetOptions {
-  // Userspace target: the engine (JIT or interpreter) and checked mode (on until
-  // programs are verified: every memory access is bounds-checked).
+  // Userspace target: the engine (JIT or interpreter), and checked mode: every
+  // memory access bounds-checked at run time. Verified programs need no checks and
+  // run without them, as the kernel runs its JIT's code; checked mode is for
+  // unverified programs (and for debugging, --checked).
   bool jit = true;
-  bool checked = true;
+  bool checked = false;
   // Userspace target: run the verifier on every program at load and refuse the
-  // object when it rejects one (as BPF_PROG_LOAD does). false: --unverified,
-  // which only makes sense with checked mode.
+  // object when it rejects one (as BPF_PROG_LOAD does). false: --unverified, which
+  // needs checked mode (the load refuses it otherwise).
   bool verify = true;
   // bpf_printk output; unset: stderr ("<comm>-<pid> [cpu] bpf_trace_printk: ..." lines on the Linux target come from trace_pipe).
   std::function<void(std::string_view)> on_printk;

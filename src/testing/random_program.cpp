@@ -169,10 +169,16 @@ class Generator {
                                          JmpCond::Ne, JmpCond::Sgt, JmpCond::Sge, JmpCond::Lt,
                                          JmpCond::Le, JmpCond::Slt, JmpCond::Sle};
     Jump j;
-    j.cond = kConds[rng_.below(std::size(kConds))];
-    j.is32 = rng_.chance(40);
-    j.dst = reg();
-    j.src = rng_.chance(50) ? Operand::Reg(reg()) : Operand::Imm(rng_.interesting32());
+    if (rng_.chance(5)) {
+      // may_goto: falls through until the run's budget (millions) is spent, so never jumps here.
+      j.cond = JmpCond::MayGoto;
+      j.src = Operand::Imm(0);
+    } else {
+      j.cond = kConds[rng_.below(std::size(kConds))];
+      j.is32 = rng_.chance(40);
+      j.dst = reg();
+      j.src = rng_.chance(50) ? Operand::Reg(reg()) : Operand::Imm(rng_.interesting32());
+    }
     // Mostly short hops forward, sometimes straight to the end.
     int target = rng_.chance(15) ? body_len : self + 1 + int(rng_.below(12));
     Item item{j};
@@ -206,13 +212,15 @@ class Generator {
     s.base = kFramePointer;
     s.off = stack_offset(s.size);
     s.value = rng_.chance(60) ? Operand::Reg(reg()) : Operand::Imm(rng_.interesting32());
-    return {s};
+    s.release = !s.value.is_imm && rng_.chance(10);  // store-release (stack only: the kernel
+    return {s};                                      // refuses it on packet memory)
   }
 
   Item stack_load() {
     Load l;
     l.size = access_size();
     l.sign_extend = l.size != 8 && rng_.chance(30);
+    l.acquire = !l.sign_extend && rng_.chance(10);  // load-acquire
     l.dst = reg();
     l.base = kFramePointer;
     l.off = stack_offset(l.size);

@@ -5,9 +5,10 @@
 // Shape of a program: r9 = r1 (the memory base, never written again); r0-r8 get
 // random 64-bit values; the stack area the program uses is filled; then a body
 // of random instructions (ALU and ALU32 including sdiv/smod/movsx/neg/endian,
-// forward conditional jumps, if/else shapes with goto or gotol, stack loads and
-// stores, atomics on the stack, loads and stores in [r9, r9 + LEN), and
-// bpf-to-bpf calls to a random subprogram);
+// forward conditional jumps (a few may_goto), if/else shapes with goto or gotol,
+// stack loads and stores (a few load-acquire / store-release), atomics on the
+// stack, loads and stores in [r9, r9 + LEN), and bpf-to-bpf calls to a random
+// subprogram);
 // finally every register and stack slot is folded into r0, so that a wrong value
 // anywhere shows in the result.
 #pragma once

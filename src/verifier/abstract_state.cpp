@@ -87,7 +87,12 @@ class IdMap {
 bool reg_covers(const Reg& old, const Reg& cur, IdMap& ids) {
   if (old.type == RegType::NotInit) return true;  // the continuation never read it
   if (old.type != cur.type) return false;
-  if (old.type == RegType::Scalar) return old.var.contains(cur.var);
+  if (old.type == RegType::Scalar) {
+    // Copies linked in the old state must be linked alike in the new one: the old
+    // continuation may have relied on a bound learned through a copy.
+    if (old.id != 0 && (cur.id == 0 || !ids.match(old.id, cur.id))) return false;
+    return old.var.contains(cur.var);
+  }
   if (old.off != cur.off || old.map != cur.map || old.frame != cur.frame || old.subprog != cur.subprog ||
       old.read_only != cur.read_only || old.mem_size != cur.mem_size || old.maybe_null != cur.maybe_null) {
     return false;
@@ -123,15 +128,16 @@ const StackSlot kInvalidSlot{};
 
 }  // namespace
 
-bool State::covers(const State& o) const {
+bool State::covers(const State& o, const uint16_t* live_regs) const {
   if (frames.size() != o.frames.size() || refs.size() != o.refs.size()) return false;
   IdMap ids;
   for (size_t f = 0; f < frames.size(); ++f) {
     const Frame& a = frames[f];
     const Frame& b = o.frames[f];
     if (a.subprog != b.subprog || a.callsite != b.callsite || a.in_callback != b.in_callback) return false;
+    const uint16_t live = live_regs != nullptr ? live_regs[f] : uint16_t(0xffff);
     for (int r = 0; r < kRegCount; ++r) {
-      if (!reg_covers(a.regs[r], b.regs[r], ids)) return false;
+      if ((live >> r & 1) && !reg_covers(a.regs[r], b.regs[r], ids)) return false;
     }
     for (size_t s = 0; s < a.slots.size(); ++s) {
       if (!slot_covers(a.slots[s], s < b.slots.size() ? b.slots[s] : kInvalidSlot, ids)) return false;
@@ -143,7 +149,89 @@ bool State::covers(const State& o) const {
   return true;
 }
 
-bool State::same_as(const State& o) const { return frames == o.frames && refs == o.refs; }
+void State::clear_singular_scalar_ids() {
+  auto each_scalar = [&](auto&& fn) {
+    for (Frame& f : frames) {
+      for (Reg& r : f.regs)
+        if (r.is_scalar() && r.id != 0) fn(r);
+      for (StackSlot& slot : f.slots)
+        if (slot.bytes[0] == StackByte::Spill && slot.spill.is_scalar() && slot.spill.id != 0) fn(slot.spill);
+    }
+  };
+  std::vector<uint32_t> ids;
+  each_scalar([&](Reg& r) { ids.push_back(r.id); });
+  if (ids.empty()) return;
+  std::sort(ids.begin(), ids.end());
+  each_scalar([&](Reg& r) {
+    const auto [lo, hi] = std::equal_range(ids.begin(), ids.end(), r.id);
+    if (hi - lo == 1) r.id = 0;
+  });
+}
+
+State widen_stack(const State& before, const State& after) {
+  State w = after;
+  for (size_t f = 0; f < w.frames.size() && f < before.frames.size(); ++f) {
+    Frame& wf = w.frames[f];
+    const Frame& bf = before.frames[f];
+    for (size_t i = 0; i < wf.slots.size(); ++i) {
+      StackSlot& ws = wf.slots[i];
+      const StackSlot empty{};
+      const StackSlot& bs = i < bf.slots.size() ? bf.slots[i] : empty;
+      if (ws == bs) continue;
+      const bool scalar_spill = ws.bytes[0] == StackByte::Spill && ws.spill.is_scalar() &&
+                                bs.bytes[0] == StackByte::Spill && bs.spill.is_scalar() &&
+                                ws.spill_size == bs.spill_size;
+      if (scalar_spill) {
+        ws.spill.var = bs.spill.var.contains(ws.spill.var) ? bs.spill.var : ScalarValue::unknown();
+        continue;
+      }
+      for (int b = 0; b < 8; ++b) {
+        // Bytes either run wrote are data now; spilled pointers it replaced are gone.
+        if (ws.bytes[b] != StackByte::Invalid || bs.bytes[b] != StackByte::Invalid) ws.bytes[b] = StackByte::Misc;
+      }
+      ws.spill = Reg{};
+      ws.spill_size = 0;
+    }
+  }
+  return w;
+}
+
+State widen_state(const State& before, const State& after) {
+  State w = widen_stack(before, after);
+  for (size_t f = 0; f < w.frames.size() && f < before.frames.size(); ++f) {
+    for (int r = 0; r < kRegCount; ++r) {
+      Reg& wr = w.frames[f].regs[r];
+      const Reg& br = before.frames[f].regs[r];
+      if (wr == br) continue;
+      // Widening keeps the known bits the two share (alignment, for one) and drops the
+      // bounds: each step loses a known bit, so a loop converges in at most 64 rounds.
+      auto widen = [](const ScalarValue& b, const ScalarValue& a) {
+        return b.contains(a) ? b : ScalarValue::from_tnum(tnum_union(b.var_off, a.var_off));
+      };
+      if (wr.is_scalar() && br.is_scalar()) {
+        wr.var = widen(br.var, wr.var);
+        wr.id = 0;
+      } else if (wr.is_pointer() && wr.type == br.type && wr.map == br.map && wr.frame == br.frame &&
+                 wr.ref_id == br.ref_id && wr.mem_size == br.mem_size && wr.subprog == br.subprog &&
+                 wr.maybe_null == br.maybe_null && wr.read_only == br.read_only) {
+        // The same object at a moving offset: relative to the earlier fixed offset.
+        const ScalarValue moved =
+            ScalarValue::alu(isa::AluOp::Add, true, wr.var, ScalarValue::constant(uint64_t(int64_t(wr.off) - br.off)));
+        wr.off = br.off;
+        wr.var = widen(br.var, moved);
+        wr.range = 0;
+        wr.id = wr.id == br.id ? wr.id : 0;
+      } else if (wr.type != RegType::NotInit) {
+        wr = Reg{};  // a pointer that changed object (or became a scalar): reading it again is refused
+      }
+    }
+  }
+  return w;
+}
+
+bool State::same_as(const State& o) const {
+  return frames == o.frames && refs == o.refs && may_goto_depth == o.may_goto_depth;
+}
 
 namespace {
 void mix(uint64_t& h, uint64_t v) { h = (h ^ v) * 0x100000001b3ull + (h >> 29); }

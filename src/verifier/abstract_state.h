@@ -133,6 +133,9 @@ struct State {
   std::vector<Frame> frames;  // frames.back() is the current one
   std::vector<Reference> refs;
   std::shared_ptr<const PathStep> path;
+  // may_goto fall-throughs on this path: a loop through one is not infinite, since
+  // the run's budget ends it (compared by same_as, ignored by covers, as the kernel).
+  uint32_t may_goto_depth = 0;
 
   Frame& cur() { return frames.back(); }
   const Frame& cur() const { return frames.back(); }
@@ -140,13 +143,26 @@ struct State {
   const Reg& reg(int r) const { return frames.back().regs[r]; }
 
   // Every concrete state `o` describes is also described by this one (pruning).
-  bool covers(const State& o) const;
+  // `live_regs`, when given, holds one register mask per frame (liveness.h): registers
+  // outside it are never read again before being written, so they are not compared.
+  bool covers(const State& o, const uint16_t* live_regs = nullptr) const;
   // The same beliefs (the infinite-loop check: a loop came back to where it was).
   bool same_as(const State& o) const;
+  // Scalar ids held by one register or spill only link nothing: dropped, so that
+  // they do not stop pruning (the kernel's clear_singular_ids).
+  void clear_singular_scalar_ids();
   // Equal states have equal fingerprints (a cheap filter before same_as).
   uint64_t fingerprint() const;
   size_t memory_bytes() const;
 };
+
+// Loops the verifier does not iterate to the end (bpf_loop callbacks, may_goto
+// loops) run again from a widened state until one run adds nothing new.
+// widen_stack: `after` with the stack bytes and spilled scalars that differ from
+// `before` made unknown. widen_state: that, plus registers: a scalar outside the
+// earlier one's bounds becomes unknown, a pointer that changed becomes unusable.
+State widen_stack(const State& before, const State& after);
+State widen_state(const State& before, const State& after);
 
 // The decisions on a path, oldest first: "insn 4 taken, insn 9 not taken".
 std::string describe_path(const std::shared_ptr<const PathStep>& path, size_t max_steps = 12);

@@ -3,11 +3,12 @@
 #include <algorithm>
 
 #include "isa/disassembler.h"
+#include "verifier/map_reference.h"
 
 namespace bpfkit::verifier {
 
 Analyzer::Analyzer(const VerifyInput& input, const VerifyOptions& options, const ProgramGraph& graph)
-    : in_(input), opt_(options), g_(graph) {
+    : in_(input), opt_(options), g_(graph), live_(compute_live_registers(graph)) {
   type_ = core::find_program_type(input.prog_type);
   helpers_ = input.helpers ? input.helpers : &core::HelperTable::standard();
   maps_ = input.maps;
@@ -95,11 +96,29 @@ void Analyzer::finish_path(Checkpoint* cp) {
   }
 }
 
+void Analyzer::live_masks(const State& s, size_t pc, uint16_t* out) const {
+  const size_t n = s.frames.size();
+  for (size_t f = 0; f + 1 < n; ++f) {
+    // A caller resumes after the call: a bpf-to-bpf return then sets R0 and clears
+    // R1-R5; a callback's caller already holds the helper's R0 and cleared R1-R5.
+    const Frame& callee = s.frames[f + 1];
+    const size_t resume = size_t(callee.callsite) + 1;
+    uint16_t m = resume < live_.size() ? live_[resume] : kAllRegisters;
+    if (!callee.in_callback) m &= uint16_t(~0x3fu);
+    out[f] = uint16_t(m | 1u << 10);
+  }
+  out[n - 1] = pc < live_.size() ? live_[pc] : kAllRegisters;
+}
+
 bool Analyzer::visit_prune_point(Path& path) {
   auto& done = done_[path.pc];
+  path.state.clear_singular_scalar_ids();
+  uint16_t masks[kMaxCallFrames + 1];
+  const bool use_masks = !path.state.frames.empty() && path.state.frames.size() <= kMaxCallFrames + 1;
+  if (use_masks && !done.empty()) live_masks(path.state, path.pc, masks);
   for (size_t i = 0; i < done.size(); ++i) {
     Checkpoint& cp = *done[i];
-    if (cp.state.covers(path.state)) {
+    if (cp.state.covers(path.state, use_masks ? masks : nullptr)) {
       ++cp.hits;
       return true;
     }
@@ -114,6 +133,25 @@ bool Analyzer::visit_prune_point(Path& path) {
       --i;
     }
   }
+  // A may_goto loop ends at run time, so the verifier needs an invariant, not the
+  // last iteration: this path's earlier visit here prunes it when it covers the state
+  // (the kernel's may_goto_depth rule); otherwise go on from the two widened together.
+  const auto* jump = std::get_if<isa::Jump>(&*g_.insns[path.pc]);
+  const bool may_goto = jump != nullptr && jump->cond == isa::JmpCond::MayGoto;
+  if (may_goto) {
+    for (Checkpoint* earlier = path.cp; earlier != nullptr; earlier = earlier->parent) {
+      if (earlier->slot != path.pc) continue;
+      if (earlier->state.covers(path.state)) {
+        ++earlier->hits;
+        return true;
+      }
+      path.state = widen_state(earlier->state, path.state);
+      break;
+    }
+  }
+  // The fingerprint is only needed to look for an infinite loop or to store a state.
+  const bool store = path.cp == nullptr || path.since_checkpoint >= kCheckpointEvery || may_goto;
+  if (!store && !g_.loop_head[path.pc]) return false;
   const uint64_t fp = path.state.fingerprint();
   if (g_.loop_head[path.pc]) {
     auto [lo, hi] = active_.equal_range(active_key(path.pc, fp));
@@ -127,7 +165,7 @@ bool Analyzer::visit_prune_point(Path& path) {
       }
     }
   }
-  if (path.cp != nullptr && path.since_checkpoint < kCheckpointEvery) return false;
+  if (!store) return false;
   auto cp = std::make_unique<Checkpoint>();
   cp->state = path.state;
   cp->fingerprint = fp;
@@ -224,7 +262,16 @@ void Analyzer::explore() {
   State init;
   Frame main;
   main.subprog = 0;
-  main.regs[1] = Reg::pointer(RegType::Ctx);
+  if (!in_.bare_memory) {
+    main.regs[1] = Reg::pointer(RegType::Ctx);
+  } else {
+    main.regs[1] = Reg::scalar(ScalarValue::constant(0));
+    if (*in_.bare_memory > 0) {
+      main.regs[1] = Reg::pointer(RegType::Mem);
+      main.regs[1].mem_size = *in_.bare_memory;
+    }
+    main.regs[2] = Reg::scalar(ScalarValue::constant(*in_.bare_memory));
+  }
   main.regs[10] = Reg::pointer(RegType::Stack);
   main.regs[10].frame = 0;
   init.frames.push_back(std::move(main));
@@ -276,6 +323,19 @@ VerifyResult verify_program(const VerifyInput& input, const VerifyOptions& optio
     return r;
   }
   const ProgramGraph& graph = std::get<ProgramGraph>(built);
+  // Map references are resolved at load, unreachable ones too (see map_reference.h).
+  for (size_t slot = 0; slot < graph.insns.size(); ++slot) {
+    const auto* l = graph.insns[slot] ? std::get_if<isa::LoadImm64>(&*graph.insns[slot]) : nullptr;
+    if (!l) continue;
+    if (auto problem = check_map_reference(input, *l)) {
+      VerifyResult r;
+      r.kind = problem->kind;
+      r.insn = slot;
+      r.message = "insn " + std::to_string(slot) + ": " + problem->message;
+      r.log = r.message + "\n";
+      return r;
+    }
+  }
   Analyzer analyzer(input, options, graph);
   return analyzer.run();
 }

@@ -17,6 +17,7 @@
 #include "core/helpers.h"
 #include "core/program_type.h"
 #include "verifier/abstract_state.h"
+#include "verifier/liveness.h"
 #include "verifier/program_graph.h"
 #include "verifier/verifier.h"
 
@@ -63,6 +64,8 @@ class Analyzer {
   void run_path(Path path);
   // True when the path can stop here (a covering checkpoint exists).
   bool visit_prune_point(Path& path);
+  // The live registers of each frame of a state at `pc` (caller frames: at their return).
+  void live_masks(const State& s, size_t pc, uint16_t* out) const;
   void finish_path(Checkpoint* cp);
   void fork(const Path& from, State state, size_t pc, uint32_t insn, bool taken);
   [[noreturn]] void reject(RejectKind kind, const std::string& why);
@@ -81,6 +84,8 @@ class Analyzer {
   void pointer_arith(State& s, int dst, const Reg& ptr, const Reg& scalar, isa::AluOp op, bool ptr_is_src);
 
   // --- memory (check_memory.cpp) ---
+  void sync_linked_scalars(State& s, int regno);
+  void check_ordered_access(const State& s, int regno, int32_t off, uint32_t size, bool load);
   void exec_load(State& s, const isa::Load& l);
   void exec_store(State& s, const isa::Store& st);
   void exec_atomic(State& s, const isa::Atomic& a);
@@ -116,6 +121,7 @@ class Analyzer {
   const VerifyInput& in_;
   const VerifyOptions& opt_;
   const ProgramGraph& g_;
+  std::vector<uint16_t> live_;  // registers possibly read later, per slot (liveness.h)
   const core::ProgramTypeInfo* type_;
   const core::HelperTable* helpers_;
   std::vector<MapInfo> maps_;  // the input's maps, then inner-map shapes

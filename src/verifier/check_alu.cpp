@@ -2,6 +2,7 @@
 // allows it (adjust_ptr_min_max_vals): add/sub of a scalar to a stack, map value,
 // packet, memory or ctx pointer on 64 bits.
 #include "verifier/analyzer.h"
+#include "verifier/map_reference.h"
 
 namespace bpfkit::verifier {
 namespace {
@@ -55,6 +56,12 @@ void Analyzer::exec_alu(State& s, const isa::Alu& a) {
   Reg& dst = s.reg(a.dst);
   if (is_mov) {
     if (a.op == isa::AluOp::Mov && a.is64) {
+      // Copies of an unknown scalar share an id, so that a bound one learns bounds all
+      // (the kernel's linked registers; see sync_linked_scalars).
+      if (!a.src.is_imm && src.is_scalar() && !src.var.is_const() && src.id == 0) {
+        src.id = new_id();
+        s.reg(a.src.reg).id = src.id;
+      }
       dst = src;
       return;
     }
@@ -180,26 +187,13 @@ void Analyzer::exec_lddw(State& s, const isa::LoadImm64& l) {
       r = Reg::scalar(ScalarValue::constant(l.value()));
       break;
     case isa::Pseudo::MapIdx: case isa::Pseudo::MapIdxValue: case isa::Pseudo::MapFd: case isa::Pseudo::MapValue: {
+      if (auto problem = check_map_reference(in_, l)) reject(problem->kind, problem->message);
       const uint32_t idx = uint32_t(l.imm_lo);
-      if (idx >= in_.maps.size()) {
-        reject(RejectKind::InvalidInstruction,
-               "map reference " + std::to_string(l.imm_lo) + " names none of the program's " +
-                   std::to_string(in_.maps.size()) + " maps");
-      }
       const MapInfo& m = in_.maps[idx];
       if (l.pseudo == isa::Pseudo::MapIdx || l.pseudo == isa::Pseudo::MapFd) {
         r = Reg::pointer(RegType::MapPtr);
       } else {
-        const uint32_t off = uint32_t(l.imm_hi);
-        if (m.type != BPF_MAP_TYPE_ARRAY || m.max_entries != 1) {
-          reject(RejectKind::InvalidInstruction,
-                 "a direct value address needs an array map with one entry ('" + m.name + "' is not)");
-        }
-        if (off >= m.value_size) {
-          reject(RejectKind::OutOfBounds, "direct value offset " + std::to_string(off) + " is outside map '" +
-                                              m.name + "' (value_size " + std::to_string(m.value_size) + ")");
-        }
-        r = Reg::pointer(RegType::MapValue, int32_t(off));
+        r = Reg::pointer(RegType::MapValue, int32_t(uint32_t(l.imm_hi)));
         r.read_only = (m.flags & BPF_F_RDONLY_PROG) != 0;
       }
       r.map = idx;
@@ -216,6 +210,33 @@ void Analyzer::exec_lddw(State& s, const isa::LoadImm64& l) {
       reject(RejectKind::Unsupported, "ld_imm64 of a BTF id (kernel variables) is not supported");
   }
   s.reg(l.dst) = r;
+}
+
+// The checks resolve_pseudo_ldimm64 and the maps' map_direct_value_addr make.
+std::optional<MapReferenceProblem> check_map_reference(const VerifyInput& input, const isa::LoadImm64& l) {
+  const bool map = l.pseudo == isa::Pseudo::MapIdx || l.pseudo == isa::Pseudo::MapFd;
+  const bool value = l.pseudo == isa::Pseudo::MapIdxValue || l.pseudo == isa::Pseudo::MapValue;
+  if (!map && !value) return std::nullopt;
+  const uint32_t idx = uint32_t(l.imm_lo);
+  if (idx >= input.maps.size()) {
+    return MapReferenceProblem{RejectKind::InvalidInstruction,
+                               "map reference " + std::to_string(l.imm_lo) + " names none of the program's " +
+                                   std::to_string(input.maps.size()) + " maps"};
+  }
+  const MapInfo& m = input.maps[idx];
+  if (value) {
+    const uint32_t off = uint32_t(l.imm_hi);
+    if (m.type != BPF_MAP_TYPE_ARRAY || m.max_entries != 1) {
+      return MapReferenceProblem{RejectKind::InvalidInstruction, "a direct value address needs an array map "
+                                                                 "with one entry ('" + m.name + "' is not)"};
+    }
+    if (off >= m.value_size) {
+      return MapReferenceProblem{RejectKind::OutOfBounds,
+                                 "direct value offset " + std::to_string(off) + " is outside map '" + m.name +
+                                     "' (value_size " + std::to_string(m.value_size) + ")"};
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace bpfkit::verifier

@@ -83,10 +83,33 @@ bool Analyzer::refine_packet_compare(State& taken, State& fall, const isa::Jump&
   }
 }
 
+// Every copy of the register's scalar (same id, any frame, spilled or not) holds the
+// same value, so learns the same bounds.
+void Analyzer::sync_linked_scalars(State& s, int regno) {
+  const Reg r = s.reg(regno);
+  if (!r.is_scalar() || r.id == 0) return;
+  for (Frame& f : s.frames) {
+    for (Reg& other : f.regs)
+      if (other.is_scalar() && other.id == r.id) other.var = r.var;
+    for (StackSlot& slot : f.slots)
+      if (slot.bytes[0] == StackByte::Spill && slot.spill.is_scalar() && slot.spill.id == r.id)
+        slot.spill.var = r.var;
+  }
+}
+
 void Analyzer::exec_jump(Path& path, const isa::Jump& j) {
   State& s = path.state;
   const size_t target = size_t(int64_t(path.pc) + 1 + j.off);
   const size_t fall = path.pc + 1;
+  if (j.cond == isa::JmpCond::MayGoto) {
+    // Either way may happen at run time; the fall-through spends one of the run's budget.
+    const uint32_t insn = uint32_t(path.pc);
+    fork(path, State(s), target, insn, true);
+    ++s.may_goto_depth;
+    s.path = std::make_shared<const PathStep>(PathStep{insn, false, s.path});
+    path.pc = fall;
+    return;
+  }
   const Reg dst = s.reg(j.dst);
   if (dst.type == RegType::NotInit) {
     reject(RejectKind::UninitRegister, "R" + std::to_string(j.dst) + " is read before it is written");
@@ -124,8 +147,12 @@ void Analyzer::exec_jump(Path& path, const isa::Jump& j) {
       if (j.src.reg != j.dst) {
         t.reg(j.src.reg).var = tb;
         f.reg(j.src.reg).var = fb;
+        sync_linked_scalars(t, j.src.reg);
+        sync_linked_scalars(f, j.src.reg);
       }
     }
+    sync_linked_scalars(t, j.dst);
+    sync_linked_scalars(f, j.dst);
     if (t_ok && f_ok) {
       take_both(std::move(t), std::move(f));
     } else if (t_ok) {

@@ -16,37 +16,6 @@ bool is_map_in_map(uint32_t type) {
   return type == BPF_MAP_TYPE_ARRAY_OF_MAPS || type == BPF_MAP_TYPE_HASH_OF_MAPS;
 }
 
-// After `callback` ran once from `entry`, the state it may run from the next
-// time: caller stack bytes and spilled scalars it changed become unknown, so
-// that re-running it from the result converges.
-State widen(const State& entry, const State& after) {
-  State w = after;
-  for (size_t f = 0; f < w.frames.size() && f < entry.frames.size(); ++f) {
-    Frame& wf = w.frames[f];
-    const Frame& ef = entry.frames[f];
-    for (size_t i = 0; i < wf.slots.size(); ++i) {
-      StackSlot& ws = wf.slots[i];
-      const StackSlot empty{};
-      const StackSlot& es = i < ef.slots.size() ? ef.slots[i] : empty;
-      if (ws == es) continue;
-      const bool scalar_spill = ws.bytes[0] == StackByte::Spill && ws.spill.is_scalar() &&
-                                es.bytes[0] == StackByte::Spill && es.spill.is_scalar() &&
-                                ws.spill_size == es.spill_size;
-      if (scalar_spill) {
-        ws.spill.var = es.spill.var.contains(ws.spill.var) ? es.spill.var : ScalarValue::unknown();
-        continue;
-      }
-      for (int b = 0; b < 8; ++b) {
-        // Bytes either run wrote are data now; spilled pointers it replaced are gone.
-        if (ws.bytes[b] != StackByte::Invalid || es.bytes[b] != StackByte::Invalid) ws.bytes[b] = StackByte::Misc;
-      }
-      ws.spill = Reg{};
-      ws.spill_size = 0;
-    }
-  }
-  return w;
-}
-
 }  // namespace
 
 void Analyzer::invalidate_packet_pointers(State& s) {
@@ -410,7 +379,7 @@ bool Analyzer::exec_exit(Path& path) {
     State caller_at_entry = *entry;
     Frame entry_frame = caller_at_entry.frames.back();
     caller_at_entry.frames.pop_back();
-    State again = widen(caller_at_entry, s);
+    State again = widen_stack(caller_at_entry, s);
     if (!caller_at_entry.covers(again)) {
       again.frames.push_back(std::move(entry_frame));
       again.cur().callback_entry = std::make_shared<const State>(again);

@@ -412,8 +412,30 @@ void Analyzer::check_helper_mem(State& s, int regno, uint64_t min_size, uint64_t
   }
 }
 
+// Load-acquire and store-release: the kernel's atomic_ptr_type_ok (not through the
+// context or packet pointers, whose accesses it rewrites) and strict alignment.
+void Analyzer::check_ordered_access(const State& s, int regno, int32_t off, uint32_t size, bool load) {
+  const Reg& base = s.reg(regno);
+  const std::string r = "R" + std::to_string(regno);
+  const char* what = load ? "load-acquire from " : "store-release to ";
+  if (base.type == RegType::Ctx) {
+    reject(RejectKind::CtxAccess, what + r + " (the context) is not allowed: copy the field with a plain load");
+  }
+  if (base.type == RegType::Packet || base.type == RegType::PacketMeta || base.type == RegType::PacketEnd) {
+    reject(RejectKind::InvalidMemAccess, what + r + " (" + base.to_string(map_names_) +
+                                             ") is not allowed: only stack, map values and memory");
+  }
+  if (base.is_pointer() &&
+      !tnum_is_aligned(tnum_add(base.var.var_off, Tnum::constant(uint64_t(int64_t(base.off) + off))), size)) {
+    reject(RejectKind::Misaligned, std::string(what) + r + " is misaligned (" + std::to_string(size) +
+                                       " bytes at offset " + std::to_string(base.off + off) + " plus " +
+                                       base.var.to_string() + ")");
+  }
+}
+
 void Analyzer::exec_load(State& s, const isa::Load& l) {
   if (l.dst == 10) reject(RejectKind::FramePointerWrite, "frame pointer R10 is read only");
+  if (l.acquire) check_ordered_access(s, l.base, l.off, l.size, true);
   Reg r = check_mem_access(s, l.base, l.off, l.size, Access::Read, l.sign_extend, nullptr);
   s.reg(l.dst) = r;
 }
@@ -427,8 +449,13 @@ void Analyzer::exec_store(State& s, const isa::Store& st) {
     if (value.type == RegType::NotInit) {
       reject(RejectKind::UninitRegister, "R" + std::to_string(st.value.reg) + " is read before it is written");
     }
-    if (value.is_scalar() && st.size < 8) value.var = value.var.truncate(st.size);
+    if (value.is_scalar() && st.size < 8) {
+      // A value wider than the store is cut: no longer a copy of its linked registers (the kernel too).
+      if (value.var.umax >> (8 * st.size) != 0) value.id = 0;
+      value.var = value.var.truncate(st.size);
+    }
   }
+  if (st.release) check_ordered_access(s, st.base, st.off, st.size, false);
   check_mem_access(s, st.base, st.off, st.size, Access::Write, false, &value);
 }
 

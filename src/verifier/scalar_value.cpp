@@ -909,6 +909,7 @@ Cond cond_of(JmpCond c) {
     case JmpCond::Sge: return Cond::Sge;
     case JmpCond::Slt: return Cond::Slt;
     case JmpCond::Sle: return Cond::Sle;
+    case JmpCond::MayGoto: break;  // not a comparison: the analyzer forks it without refining
   }
   return Cond::Eq;
 }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -51,6 +52,10 @@ struct VerifyInput {
   std::string program_name;           // for messages ("program 'xdp_prog'")
   uint32_t ctx_size_hint = 0;         // tracepoints: the record size from the format file
   bool privileged = true;             // CAP_BPF + CAP_PERFMON (pointer leaks, comparisons allowed)
+  // A bare program (the conformance suite's contract, run by the kernel behind an XDP
+  // prologue): r1 points to this many bytes of writable memory (r1 = 0 when 0) and
+  // r2 holds the count, instead of r1 = the context. Unset: a program of prog_type.
+  std::optional<uint32_t> bare_memory;
   // The helpers calls are checked against (prototypes); nullptr: core::HelperTable::standard().
   // The user target passes the table it runs with (helpers::runtime_helpers()).
   const core::HelperTable* helpers = nullptr;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 
+#include "isa/opcodes.h"
 #include "vm/callback_scope.h"
 #include "vm/run_errors.h"
 
@@ -49,6 +50,7 @@ class Interpreter final : public Engine {
     ctx.checked = options_.checked;
     ctx.stack_top = uint64_t(stack) + sizeof stack;
     ctx.budget = options_.budget;
+    ctx.may_goto_left = isa::kMayGotoBudget;
     args.r[0] = r1;
     args.r[1] = r2;
     args.env = &env;

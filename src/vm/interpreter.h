@@ -43,7 +43,7 @@ namespace bpfkit::vm::interp {
 #define BPFKIT_INTERP_OTHER(X)                                                          \
   X(NEG64) X(NEG32) X(LE16) X(LE32) X(LE64) X(BE16) X(BE32) X(BE64) X(XCHG64) X(XCHG32) \
   X(CMPXCHG64) X(CMPXCHG32) X(LDDW) X(LDDW_PSEUDO) X(LDDW_SECOND) X(PACKET_LOAD) X(JA)  \
-  X(CALL_LOCAL) X(CALL_HELPER) X(CALL_KFUNC) X(CALLX) X(EXIT) X(FELL_OFF)
+  X(MAY_GOTO) X(FP_WRITE) X(CALL_LOCAL) X(CALL_HELPER) X(CALL_KFUNC) X(CALLX) X(EXIT) X(FELL_OFF)
 
 enum class Code : uint16_t {
 #define BPFKIT_CODE_4(N, _) N##64_K, N##64_X, N##32_K, N##32_X,
@@ -78,8 +78,8 @@ struct Decoded {
   std::vector<Op> ops;      // same length; handler left null until threaded
 };
 
-// Maps the typed program to codes and operands. Throws RuntimeError for
-// programs no engine can run (e.g. writes to the read-only r10).
+// Maps the typed program to codes and operands. Instructions no engine can run
+// (writes to the read-only r10) become handlers that fail when reached.
 Decoded predecode(const Program& program);
 
 struct RunArgs;
@@ -97,6 +97,8 @@ struct RunContext {
   uint64_t stack_lo = 0;
   size_t depth = 0;
   uint64_t budget = 0;
+  // may_goto fall-throughs left in this run (callbacks share them).
+  uint64_t may_goto_left = 0;
   // The first error a callback stopped with: the run rethrows it when the helper returns.
   // (An optional, not an exception_ptr, whose destructor each run would call out of line.)
   std::optional<RuntimeError> failed;

@@ -31,6 +31,7 @@ Code jmp_first(isa::JmpCond cond) {
   case JmpCond::C: return Code::N##64_K;
     BPFKIT_INTERP_JMP(BPFKIT_JMP_CASE)
 #undef BPFKIT_JMP_CASE
+    case JmpCond::MayGoto: break;  // its own handler, MAY_GOTO
   }
   return Code::JEQ64_K;
 }
@@ -84,11 +85,12 @@ struct OpBuilder {
   Op& op;
   size_t slot;
 
-  // r10 is the frame pointer: the engines derive frames from it, so no
-  // instruction may write it (the kernel's verifier refuses the same).
-  void written(uint8_t reg) const {
-    if (reg == isa::kFramePointer)
-      throw RuntimeError(slot, run_errors::frame_pointer_written());
+  // r10 is the frame pointer: the engines derive frames from it, so no instruction
+  // may write it. One that does fails when it runs (the kernel's verifier refuses it
+  // where a path reaches it, and leaves dead code alone).
+  bool writes_frame_pointer = false;
+  void written(uint8_t reg) {
+    if (reg == isa::kFramePointer) writes_frame_pointer = true;
   }
   void operand(const isa::Operand& o) {
     if (o.is_imm)
@@ -139,6 +141,7 @@ struct OpBuilder {
   }
   Code operator()(const isa::Jump& j) {
     op.dst = j.dst, op.off = j.off;
+    if (j.cond == isa::JmpCond::MayGoto) return Code::MAY_GOTO;
     operand(j.src);
     return group_code(jmp_first(j.cond), !j.is32, j.src.is_imm);
   }
@@ -172,7 +175,9 @@ Decoded predecode(const Program& program) {
   d.ops.assign(slots + 1, Op{});
   d.codes[slots] = Code::FELL_OFF;
   for (const isa::DecodedInsn& di : program.insns()) {
-    d.codes[di.slot] = std::visit(OpBuilder{d.ops[di.slot], di.slot}, di.insn);
+    OpBuilder builder{d.ops[di.slot], di.slot};
+    d.codes[di.slot] = std::visit(builder, di.insn);
+    if (builder.writes_frame_pointer) d.codes[di.slot] = Code::FP_WRITE;
     if (auto* l = std::get_if<isa::LoadImm64>(&di.insn)) d.ops[di.slot + 1].imm = l->imm_hi;
   }
   return d;

@@ -318,6 +318,12 @@ PACKET_LOAD:
 
 JA:
   TAKEN(pc->imm);
+FP_WRITE:
+  fail(ops, pc, run_errors::frame_pointer_written());
+MAY_GOTO:
+  if (ctx.may_goto_left == 0) TAKEN(pc->off);
+  --ctx.may_goto_left;
+  NEXT();
 
 CALL_LOCAL:
   if constexpr (Checked) SPEND();

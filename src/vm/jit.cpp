@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "isa/opcodes.h"
 #include "vm/callback_scope.h"
 #include "vm/jit_memory.h"
 #include "vm/jit_state.h"
@@ -79,6 +80,7 @@ class JitEngine final : public Engine {
     state.abort = &env.abort;
     state.sites = sites_.data();
     state.budget = options_.budget;
+    state.may_goto_left = isa::kMayGotoBudget;
     state.error_kind = uint32_t(ErrorKind::None);
     state.read_len = state.write_len = 0;
     state.callback_rsp = 0;
@@ -212,6 +214,7 @@ class JitEngine final : public Engine {
           throw RuntimeError(slot, run_errors::kfunc_unavailable(c->imm));
         throw RuntimeError(slot, run_errors::packet_load_unavailable());
       case ErrorKind::FellOff: throw RuntimeError(slot, run_errors::fell_off_end());
+      case ErrorKind::FramePointer: throw RuntimeError(slot, run_errors::frame_pointer_written());
       case ErrorKind::None: break;
     }
     throw RuntimeError(slot, "JIT: unknown error record " + std::to_string(state.error_kind));

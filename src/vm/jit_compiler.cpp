@@ -65,6 +65,7 @@ Cond jump_cond(isa::JmpCond c) {
     case isa::JmpCond::Sge: return Cond::GE;
     case isa::JmpCond::Slt: return Cond::L;
     case isa::JmpCond::Sle: return Cond::LE;
+    case isa::JmpCond::MayGoto: break;  // compiled by may_goto()
   }
   return Cond::E;
 }
@@ -205,6 +206,8 @@ class Codegen {
   // functions that call helpers get frames, and the depth limit is tracked.
   std::vector<uint32_t> subprograms_;
   bool needs_loader_ = false;
+  bool has_may_goto_ = false;
+  bool writes_frame_pointer_ = false;  // some instruction does: it fails when reached
   std::vector<Function> functions_;
   std::vector<uint32_t> function_of_;  // slot -> index in functions_
   // Every function is self-contained (no jump or fall-through into another, nothing calls
@@ -244,9 +247,6 @@ Codegen::Codegen(const Program& program, const CodegenOptions& options)
   bool main_called = !subprograms_.empty() && subprograms_.front() == 0;
   for (const isa::DecodedInsn& d : program.insns()) {
     by_slot_[d.slot] = &d.insn;
-    // r10 is the frame pointer the code derives frames from; the interpreter refuses the same.
-    if (written_register(d.insn) == isa::kFramePointer)
-      throw RuntimeError(d.slot, run_errors::frame_pointer_written());
     if (auto* c = std::get_if<isa::Call>(&d.insn)) {
       if (c->kind == isa::CallKind::Local) {
         has_local_calls_ = true;  // the target is among the subprograms
@@ -256,6 +256,8 @@ Codegen::Codegen(const Program& program, const CodegenOptions& options)
       }
     }
     needs_loader_ |= needs_loader(d.insn);
+    if (auto* j = std::get_if<isa::Jump>(&d.insn); j && j->cond == isa::JmpCond::MayGoto) has_may_goto_ = true;
+    if (written_register(d.insn) == isa::kFramePointer) writes_frame_pointer_ = true;
     reads_ |= read_registers(d.insn);
   }
   // Functions, and what each one's code does.
@@ -307,7 +309,8 @@ void Codegen::plan_frames() {
     needs_area_ |= f.reads_r10;
     any_calls |= f.local_calls || f.other_calls;
   }
-  may_fail_ = checked || !tailored_ || any_calls || needs_loader_;
+  // The run state (kState) is loaded for errors, and for may_goto's budget.
+  may_fail_ = checked || !tailored_ || any_calls || needs_loader_ || has_may_goto_ || writes_frame_pointer_;
   if (!tailored_) {
     for (Function& f : functions_) {
       f.sets_frame = true;
@@ -519,6 +522,12 @@ void Codegen::epilogue(const Function& f) {
 void Codegen::instruction(uint32_t slot, const isa::Instruction& insn) {
   Assembler& a = *a_;
   const uint32_t next = slot + uint32_t(isa::slot_count(insn));
+  if (written_register(insn) == isa::kFramePointer) {
+    // r10 is the frame pointer the code derives frames from: a write fails when it runs
+    // (dead code may hold one; a verified program never reaches it).
+    a.jmp(error_stub(ErrorKind::FramePointer, slot));
+    return;
+  }
   std::visit(
       [&](const auto& i) {
         using T = std::decay_t<decltype(i)>;
@@ -543,7 +552,7 @@ void Codegen::instruction(uint32_t slot, const isa::Instruction& insn) {
           a.jmp(error_stub(ErrorKind::Unsupported, slot));
         } else if constexpr (std::is_same_v<T, isa::Jump>) {
           const uint32_t target = uint32_t(int64_t(slot) + 1 + i.off);
-          if (!falls_into(target, next)) jump(i, target);
+          if (!falls_into(target, next) || i.cond == isa::JmpCond::MayGoto) jump(i, target);
         } else if constexpr (std::is_same_v<T, isa::Ja>) {
           const uint32_t target = uint32_t(int64_t(slot) + 1 + i.off);
           if (i.off < 0) spend_budget();
@@ -943,6 +952,17 @@ void Codegen::atomic(const isa::Atomic& at) {
 
 void Codegen::jump(const isa::Jump& j, uint32_t target) {
   Assembler& a = *a_;
+  if (j.cond == isa::JmpCond::MayGoto) {
+    // Jumps once the run's budget is spent; otherwise spends one and falls through.
+    a.alu(XAlu::Cmp, 8, STATE(may_goto_left), 0);
+    const Label not_taken = a.new_label();
+    a.jcc(Cond::NE, not_taken);
+    if (j.off < 0) spend_budget();
+    a.jmp(slot_labels_[target]);
+    a.bind(not_taken);
+    a.alu(XAlu::Sub, 8, STATE(may_goto_left), 1);
+    return;
+  }
   const int size = j.is32 ? 4 : 8;
   const Reg d = R(j.dst);
   if (j.src.is_imm) {

@@ -28,6 +28,7 @@ enum class ErrorKind : uint32_t {
   Abort,        // a helper set env.abort
   Unsupported,  // lddw pseudo source, legacy packet load or kfunc: needs a loader or the kernel
   FellOff,      // execution ran past the last instruction
+  FramePointer,  // an instruction writes the read-only r10
 };
 
 using run_errors::AccessFault;
@@ -56,6 +57,7 @@ struct RunState {
   const bool* abort;              // &env->abort
   const AccessSite* sites;
   uint64_t budget;      // checked mode: what is left
+  uint64_t may_goto_left;  // may_goto fall-throughs left in this run (callbacks share them)
   uint32_t error_kind;  // ErrorKind; None on entry
   // Checked mode: the env region that last allowed a load (read_*) and a store (write_*),
   // tested inline before the slow path. Empty (length 0) on entry and after helper calls,

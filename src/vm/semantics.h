@@ -143,6 +143,7 @@ constexpr bool jump_taken(isa::JmpCond cond, bool is32, uint64_t dst, uint64_t s
     case JmpCond::Le: return a <= b;
     case JmpCond::Slt: return sa < sb;
     case JmpCond::Sle: return sa <= sb;
+    case JmpCond::MayGoto: return false;  // not a comparison: the engines count it down
   }
   return false;
 }

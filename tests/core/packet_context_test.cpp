@@ -246,6 +246,55 @@ TEST(PacketContextTest, ResetClearsWhatTheLastRunLeft) {
   EXPECT_EQ(std::vector<uint8_t>(s.head, s.data), std::vector<uint8_t>(256, 0));
 }
 
+// reset() without ctx_in takes a short path of its own: it must build exactly what
+// the full path builds from a ctx_in of defaults, and undo what a ctx_in run left
+// (metadata in the headroom, a device and queue).
+TEST(PacketContextTest, PlainXdpResetMatchesDefaultCtxInAndUndoesIt) {
+  const auto packet = frame({0, 0, 0, 0, 0, 0}, 0x0800, 80);
+  PacketContext plain(BPF_PROG_TYPE_XDP), full(BPF_PROG_TYPE_XDP);
+  xdp_md defaults{};
+  defaults.data_end = 80;
+  plain.reset(packet);
+  full.reset(packet, bytes_of(defaults));
+  const PacketState& p = plain.state();
+  const PacketState& f = full.state();
+  EXPECT_EQ(p.data - p.head, f.data - f.head);
+  EXPECT_EQ(p.meta - p.head, f.meta - f.head);
+  EXPECT_EQ(p.data_end - p.head, f.data_end - f.head);
+  EXPECT_EQ(p.end - p.head, f.end - f.head);
+  EXPECT_EQ(p.ifindex, f.ifindex);
+  EXPECT_EQ(p.rx_queue_index, f.rx_queue_index);
+  const xdp_md pm = ctx_as<xdp_md>(plain), fm = ctx_as<xdp_md>(full);
+  EXPECT_EQ(pm.data - uint32_t(reinterpret_cast<uintptr_t>(p.head)),
+            fm.data - uint32_t(reinterpret_cast<uintptr_t>(f.head)));
+  EXPECT_EQ(pm.data_end - pm.data, fm.data_end - fm.data);
+  EXPECT_EQ(pm.data_meta, pm.data);
+  EXPECT_EQ(pm.ingress_ifindex, fm.ingress_ifindex);
+  EXPECT_EQ(pm.rx_queue_index, fm.rx_queue_index);
+  EXPECT_EQ(pm.egress_ifindex, 0u);
+
+  // A run with 8 bytes of metadata and the loopback named explicitly, then a plain one.
+  xdp_md meta{};
+  meta.data = 8;
+  meta.data_end = 80;
+  meta.ingress_ifindex = 1;
+  auto with_meta = packet;
+  std::fill(with_meta.begin(), with_meta.begin() + 8, 0xab);
+  plain.reset(with_meta, bytes_of(meta));
+  ASSERT_EQ(p.data - p.meta, 8);
+  plain.state().redirected = true;
+  plain.reset(packet);
+  EXPECT_EQ(p.meta, p.data);
+  EXPECT_EQ(p.data - p.head, 256);
+  EXPECT_EQ(std::vector<uint8_t>(p.head, p.data), std::vector<uint8_t>(256, 0)) << "metadata left in the headroom";
+  EXPECT_EQ(std::vector<uint8_t>(p.data, p.data_end), packet);
+  EXPECT_FALSE(p.redirected);
+  xdp_md out;
+  std::memcpy(&out, plain.ctx_out().data(), sizeof(out));
+  EXPECT_EQ(out.data, 0u);
+  EXPECT_EQ(out.ingress_ifindex, 0u) << "ctx_out still reports the last ctx_in";
+}
+
 TEST(PacketContextTest, PacketSizeLimits) {
   PacketContext pc(BPF_PROG_TYPE_XDP, 1500);
   EXPECT_THROW(pc.reset(std::vector<uint8_t>(13)), Error);

@@ -69,6 +69,13 @@ std::vector<Case> valid_cases() {
       {{R(0x73, 10, 1, -1, 0)}, Store{1, 10, -1, Operand::Reg(1)}},
       {{R(0x6b, 10, 1, -2, 0)}, Store{2, 10, -2, Operand::Reg(1)}},
       // Atomics.
+      // Load-acquire (imm 0x100: dst = *(src + off)) and store-release (0x110: *(dst + off) = src).
+      {{R(0xdb, 0, 10, -8, 0x100)}, Load{8, false, 0, 10, -8, true}},
+      {{R(0xd3, 2, 1, 3, 0x100)}, Load{1, false, 2, 1, 3, true}},
+      {{R(0xcb, 1, 2, 4, 0x110)}, Store{2, 1, 4, Operand::Reg(2), true}},
+      {{R(0xc3, 1, 2, 0, 0x110)}, Store{4, 1, 0, Operand::Reg(2), true}},
+      // may_goto: JMP | JCOND | K, every field but the offset zero.
+      {{R(0xe5, 0, 0, -1, 0)}, Jump{JmpCond::MayGoto, false, 0, Operand::Imm(0), -1}},
       {{R(0xdb, 1, 2, 0, 0x00)}, Atomic{AtomicOp::Add, false, 8, 1, 0, 2}},
       {{R(0xc3, 1, 2, 8, 0x40)}, Atomic{AtomicOp::Or, false, 4, 1, 8, 2}},
       {{R(0xdb, 1, 2, 0, 0x51)}, Atomic{AtomicOp::And, true, 8, 1, 0, 2}},
@@ -176,6 +183,12 @@ TEST(Decoder, RejectsMalformedEncodings) {
       {{R(0xa1, 0, 1, 0, 0), exit}, 0, "unknown LDX mode"},
       {{R(0xc2, 1, 0, 0, 0), exit}, 0, "unknown ST mode"},
       {{R(0xd3, 1, 2, 0, 0), exit}, 0, "atomic operations take 4 or 8 bytes"},
+      {{R(0xdb, 1, 2, 0, 0x101), exit}, 0, "unknown atomic operation 0x101"},
+      {{R(0xe5, 1, 0, 1, 0), exit}, 0, "dst register field is reserved"},
+      {{R(0xe5, 0, 0, 1, 5), exit}, 0, "immediate field is reserved"},
+      {{R(0xe5, 0, 1, 1, 0), exit}, 0, "JCOND src field 1 is not may_goto"},
+      {{R(0xed, 0, 0, 1, 0), exit}, 0, "may_goto takes no source operand"},
+      {{R(0xe6, 0, 0, 1, 0), exit}, 0, "may_goto is not a JMP32 instruction"},
       {{R(0xdb, 1, 2, 0, 0xe0), exit}, 0, "unknown atomic operation"},
       {{R(0xdb, 1, 2, 0, 0x10), exit}, 0, "unknown atomic operation"},
       {{R(0x18, 1, 0, 0, 0)}, 0, "truncated"},
@@ -183,7 +196,7 @@ TEST(Decoder, RejectsMalformedEncodings) {
       {{R(0x18, 1, 7, 0, 0), R(0, 0, 0, 0, 0), exit}, 0, "pseudo source"},
       {{R(0x38, 0, 0, 0, 0), exit}, 0, "unknown load"},  // ldabs of 8 bytes
       {{R(0x30, 1, 0, 0, 0), exit}, 0, "dst register field"},
-      {{R(0xe5, 1, 0, 0, 0), exit}, 0, "unknown jump operation"},
+      {{R(0xf5, 1, 0, 0, 0), exit}, 0, "unknown jump operation"},
       {{R(0x0e, 0, 0, 0, 0), exit}, 0, "source bit"},
       {{R(0x86, 0, 0, 0, 0), exit}, 0, "not a JMP32"},
       {{R(0x96, 0, 0, 0, 0), exit}, 0, "not a JMP32"},

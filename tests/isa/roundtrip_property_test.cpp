@@ -33,10 +33,13 @@ class Generator {
       case 10: return Ja{imm32(), true};
       case 11: return call();
       case 12: return CallX{reg()};
+      case 13: return Load{size(), false, reg(), reg(), off16(), true};  // load-acquire
+      case 14: return Store{size(), reg(), off16(), Operand::Reg(reg()), true};  // store-release
+      case 15: return Jump{JmpCond::MayGoto, false, 0, Operand::Imm(0), off16()};
       default: return Exit{};
     }
   }
-  static constexpr int kKinds = 14;
+  static constexpr int kKinds = 17;
 
  private:
   bool coin() { return rng_() & 1; }

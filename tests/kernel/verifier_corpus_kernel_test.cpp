@@ -28,6 +28,7 @@
 #include "core/program_type.h"
 #include "kernel_test_util.h"
 #include "target/linux/bpf_map_syscall.h"
+#include "target/linux/kernel_verify.h"
 #include "target/linux/bpf_syscall.h"
 #include "testing/verifier_case.h"
 
@@ -107,35 +108,7 @@ std::vector<uint32_t> subprogram_starts(const std::vector<isa::RawInsn>& insns) 
 // subprogram, static linkage (the kernel does not check a static function's arguments).
 // Returns an invalid fd when the kernel refuses the BTF.
 lk::UniqueFd load_func_btf(size_t count) {
-  std::vector<uint32_t> types;
-  std::string strings(1, '\0');
-  const auto add_string = [&](const std::string& str) {
-    const uint32_t off = uint32_t(strings.size());
-    strings += str;
-    strings += '\0';
-    return off;
-  };
-  // [1] int
-  types.insert(types.end(),
-               {add_string("int"), uint32_t(BTF_KIND_INT) << 24, 4, (BTF_INT_SIGNED << 24) | 32});
-  // [2] int (void)
-  types.insert(types.end(), {0, uint32_t(BTF_KIND_FUNC_PROTO) << 24, 1});
-  // [3 + k] fk
-  for (size_t k = 0; k < count; ++k) {
-    types.insert(types.end(), {add_string("f" + std::to_string(k)), uint32_t(BTF_KIND_FUNC) << 24, 2});
-  }
-  btf_header header{};
-  header.magic = BTF_MAGIC;
-  header.version = BTF_VERSION;
-  header.hdr_len = sizeof(header);
-  header.type_off = 0;
-  header.type_len = uint32_t(types.size() * 4);
-  header.str_off = header.type_len;
-  header.str_len = uint32_t(strings.size());
-  std::vector<uint8_t> blob(sizeof(header) + header.type_len + header.str_len);
-  std::memcpy(blob.data(), &header, sizeof(header));
-  std::memcpy(blob.data() + sizeof(header), types.data(), header.type_len);
-  std::memcpy(blob.data() + sizeof(header) + header.type_len, strings.data(), strings.size());
+  const std::vector<uint8_t> blob = lk::func_info_btf(count);
   bpf_attr attr;
   std::memset(&attr, 0, sizeof(attr));
   attr.btf = reinterpret_cast<uintptr_t>(blob.data());

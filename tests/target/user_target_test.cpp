@@ -29,6 +29,7 @@ std::unique_ptr<Loaded> load_source(const std::string& source, bool jit = true, 
   TargetOptions o;
   o.jit = jit;
   o.verify = verify;
+  o.checked = !verify;  // unverified programs run only in checked mode
   o.on_printk = [p = l.get()](std::string_view line) { p->printk.emplace_back(line); };
   l->loaded = make_user_target(o)->load(l->object);
   return l;
@@ -206,6 +207,22 @@ TEST_P(UserTarget, OutOfBoundsPacketReadNamesTheSourceLine) {
     EXPECT_NE(what.find("program 'reckless'"), std::string::npos) << what;
     EXPECT_NE(what.find("prog.bpf.c:"), std::string::npos) << what;
     EXPECT_NE(what.find("p[100000]"), std::string::npos) << what;
+  }
+}
+
+TEST_P(UserTarget, UnverifiedProgramsMustRunChecked) {
+  BPFKIT_REQUIRE_BPF_CLANG();
+  const std::string path = compile_bpf(std::string(kPrelude) + kReckless);
+  ASSERT_FALSE(path.empty());
+  TargetOptions o;
+  o.jit = GetParam();
+  o.verify = false;
+  o.checked = false;
+  try {
+    make_user_target(o)->load(std::make_shared<object::BpfObject>(object::BpfObject::open(path)));
+    FAIL() << "an unverified, unchecked load was accepted";
+  } catch (const TargetError& e) {
+    EXPECT_NE(std::string(e.what()).find("only in checked mode"), std::string::npos) << e.what();
   }
 }
 

@@ -34,11 +34,7 @@ VerifyResult verify_case(const testgen::VerifierCase& c, uint32_t log_level = 0)
 // Cases bpfkit's verifier does not yet decide as labelled, each with what is
 // missing. A gap that starts passing fails the test, so this list stays true.
 const std::map<std::string, std::string> kKnownGaps = {
-    {"atomics.vcase:load-acquire from the stack", "load-acquire/store-release encodings are not decoded yet"},
-    {"atomics.vcase:store-release to a map value", "load-acquire/store-release encodings are not decoded yet"},
     {"ctx.vcase:xdp devmap program reads egress_ifindex", "context fields per expected attach type"},
-    {"loops.vcase:may_goto bounds an otherwise endless loop", "may_goto (JCOND) is not decoded yet"},
-    {"loops.vcase:may_goto loop reading the stack it wrote (unprivileged)", "may_goto (JCOND) is not decoded yet"},
     {"map_values.vcase:array lookup with a constant in-range key, no null check",
      "constant-key array lookups are not yet known non-NULL (the kernel does not know it either)"},
     {"packet.vcase:tc old packet pointer used after skb_pull_data", "bpf_skb_pull_data is not in the helper table"},
@@ -52,9 +48,8 @@ const std::map<std::string, std::string> kKnownGaps = {
     {"references.vcase:socket field read after release", "socket helpers are not in the helper table"},
     {"references.vcase:release of the context's socket, which was not acquired",
      "socket helpers are not in the helper table"},
-    {"scalars.vcase:bound learned through a copy", "scalar ids (bounds shared by register copies) are not tracked"},
     {"scalars.vcase:a value and its offset copy bounded together",
-     "scalar ids (bounds shared by register copies) are not tracked"},
+     "linked scalars with a constant offset between them (rY = rX + K) are not tracked"},
     {"scalars.vcase:bounded value widened by two 4-byte stores then an 8-byte load",
      "bounds through partial stack stores (beyond the kernel)"},
     {"scalars.vcase:the quotient of a division is bounded by the dividend",

@@ -288,7 +288,10 @@ TEST_P(RunErrorTest, Kfunc) {
 TEST_P(RunErrorTest, R10IsReadOnly) {
   auto make_error = [&](const std::vector<Instruction>& p) -> std::string {
     try {
-      vm::make_interpreter(program_of(p), {checked(), 1000});
+      uint64_t stack[8] = {};
+      core::ExecEnv env;
+      env.allow(reinterpret_cast<uint64_t>(stack), sizeof stack, true);
+      vm::make_interpreter(program_of(p), {checked(), 1000})->run(reinterpret_cast<uint64_t>(stack), 0, env);
     } catch (const vm::RuntimeError& e) {
       return e.what();
     }
@@ -304,6 +307,8 @@ TEST_P(RunErrorTest, R10IsReadOnly) {
   EXPECT_EQ(
       make_error({movr(0, 10), stx(8, 10, -8, 10), Atomic{AtomicOp::Add, false, 8, 10, -8, 10}, exit_insn()}),
       "no error");
+  // A write no path reaches is dead code, as for the kernel: it fails only when run.
+  EXPECT_EQ(make_error({mov(0, 7), ja(1), mov(10, 0), exit_insn()}), "no error");
 }
 
 TEST_P(RunErrorTest, EngineRunsManyTimes) {

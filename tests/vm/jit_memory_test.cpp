@@ -493,6 +493,10 @@ TEST(JitChecked, R10IsReadOnly) {
     EXPECT_EQ(jit_error(p), "instruction 1: r10 is the read-only frame pointer and cannot be written");
     EXPECT_EQ(jit_error(p, {.checked = false}),
               "instruction 1: r10 is the read-only frame pointer and cannot be written");
+    // Behind a jump that skips it, the same write is dead code and the program runs.
+    const std::vector<Instruction> dead = {mov(0, 7), ja(slot_count(w)), w, exit_insn()};
+    EXPECT_EQ(jit_error(dead), "no error");
+    EXPECT_EQ(run_jit(dead, {.checked = false}), 7u);
   }
 }
 

@@ -45,6 +45,9 @@ constexpr uint32_t kFirstProgramId = 1u << 20;  // ids below are maps', above pr
 
 UserObject::UserObject(std::shared_ptr<const object::BpfObject> object, const TargetOptions& options)
     : object_(std::move(object)), options_(options) {
+  // Without the verifier's proof only checked mode keeps a program inside its memory.
+  if (!options_.verify && !options_.checked)
+    throw TargetError(object_->name() + ": unverified programs run only in checked mode");
   create_maps();
   const auto& defs = object_->programs();
   programs_.reserve(defs.size());

@@ -28,26 +28,30 @@ UserProgram::UserProgram(UserObject& owner, const object::ProgramDefinition& def
   env_.on_printk = options.on_printk;
   env_.regions = owner.global_regions();
   env_.track_regions = options.checked;
+  env_.trusted_args = !options.checked;  // unchecked runs are of verified programs only
   base_regions_ = env_.regions.size();
 }
 
 UserProgram::~UserProgram() = default;
 
-void UserProgram::reset_env(uint64_t ctx) {
-  env_.regions.resize(base_regions_);
+// reset_env and run_with_tail_calls are private and used only here: inlined into
+// run_packet/run_context, which run once per packet.
+[[gnu::always_inline]] inline void UserProgram::reset_env(uint64_t ctx) {
+  // Unchecked runs record no regions: skip the resize call on the per-packet path.
+  if (env_.regions.size() != base_regions_) env_.regions.resize(base_regions_);
   env_.abort = false;
-  env_.abort_reason.clear();
+  if (!env_.abort_reason.empty()) [[unlikely]] env_.abort_reason.clear();
   env_.tail_call = nullptr;
   env_.tail_call_count = 0;
   env_.ctx = ctx;
 }
 
-uint64_t UserProgram::run_with_tail_calls(uint64_t ctx) {
+[[gnu::always_inline]] inline uint64_t UserProgram::run_with_tail_calls(uint64_t ctx) {
   UserProgram* current = this;
   try {
     for (;;) {
       const uint64_t r0 = current->engine_->run(ctx, 0, env_);
-      if (!env_.tail_call) return r0;
+      if (!env_.tail_call) [[likely]] return r0;
       // bpf_tail_call stopped the program: continue in the target with the same context.
       current = const_cast<UserProgram*>(static_cast<const UserProgram*>(env_.tail_call));
       env_.tail_call = nullptr;
@@ -74,7 +78,7 @@ void UserProgram::set_task(std::optional<core::TaskIdentity> task) {
 }
 
 uint32_t UserProgram::run_packet(std::span<const uint8_t> packet, std::span<const uint8_t> ctx_in) {
-  if (!packet_) {
+  if (!packet_) [[unlikely]] {
     throw TargetError(owner_.object().name() + ": program '" + def_.name + "' is not a packet program");
   }
   try {
@@ -82,10 +86,11 @@ uint32_t UserProgram::run_packet(std::span<const uint8_t> packet, std::span<cons
   } catch (const Error& e) {
     throw TargetError(owner_.object().name() + ": program '" + def_.name + "': " + e.what());
   }
-  reset_env(packet_->ctx());
+  const uint64_t ctx = packet_->ctx();
+  reset_env(ctx);
   env_.packet = &packet_->state();
   if (env_.track_regions) packet_->add_regions(env_);
-  return uint32_t(run_with_tail_calls(packet_->ctx()));
+  return uint32_t(run_with_tail_calls(ctx));
 }
 
 std::span<const uint8_t> UserProgram::packet_out() const { return packet_->packet_out(); }
