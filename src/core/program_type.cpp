@@ -133,14 +133,17 @@ CtxField u32_field(std::string name, uint32_t offset, bool writable = false, boo
 
 std::vector<CtxField> xdp_md_fields() {
   // __is_valid_xdp_access(): 4-byte loads only, no stores. egress_ifindex is only for
-  // devmap programs (expected_attach_type BPF_XDP_DEVMAP), so a plain XDP program
-  // cannot read it.
+  // devmap programs (expected_attach_type BPF_XDP_DEVMAP): a plain XDP program cannot
+  // read it.
+  CtxField egress{"egress_ifindex", offsetof(xdp_md, egress_ifindex), 4};
+  egress.attach_type = BPF_XDP_DEVMAP;
   return {
       {"data", offsetof(xdp_md, data), 4, CtxFieldKind::PacketData},
       {"data_end", offsetof(xdp_md, data_end), 4, CtxFieldKind::PacketEnd},
       {"data_meta", offsetof(xdp_md, data_meta), 4, CtxFieldKind::PacketMeta},
       {"ingress_ifindex", offsetof(xdp_md, ingress_ifindex), 4},
       {"rx_queue_index", offsetof(xdp_md, rx_queue_index), 4},
+      egress,
   };
 }
 
@@ -324,7 +327,8 @@ const CtxField* ProgramTypeInfo::field_at(uint32_t offset) const {
   return nullptr;
 }
 
-bool ProgramTypeInfo::ctx_access_ok(uint32_t offset, uint32_t size, bool write, uint32_t ctx_size_hint) const {
+bool ProgramTypeInfo::ctx_access_ok(uint32_t offset, uint32_t size, bool write, uint32_t ctx_size_hint,
+                                    uint32_t expected_attach_type) const {
   if (!aligned(offset, size)) return false;
   if (ctx_fields.empty()) {
     uint32_t bound = ctx_size_hint ? ctx_size_hint : ctx_size;
@@ -339,6 +343,7 @@ bool ProgramTypeInfo::ctx_access_ok(uint32_t offset, uint32_t size, bool write, 
   }
   const CtxField* f = field_at(offset);
   if (!f || offset + size > f->offset + f->size) return false;
+  if (f->attach_type && *f->attach_type != expected_attach_type) return false;
   if (write) {
     if (!f->writable) return false;
     return f->narrow_writes || (size == f->size && offset == f->offset);

@@ -36,6 +36,9 @@ struct CtxField {
   // that size into a load of the whole kernel field, whatever the load's offset: a u16
   // load at protocol+2 reads the protocol, not 0. 0: the same as `size`.
   uint32_t kernel_size = 0;
+  // Set: only programs loaded with this expected_attach_type see the field
+  // (xdp_md.egress_ifindex: BPF_XDP_DEVMAP).
+  std::optional<uint32_t> attach_type;
 };
 
 struct ReturnRange {
@@ -64,7 +67,8 @@ struct ProgramTypeInfo {
   // Whether the kernel's is_valid_access accepts a `size`-byte load (store when `write`) at
   // `offset` of the context. `ctx_size_hint` bounds variable contexts (a tracepoint's record);
   // 0: the type's own bound.
-  bool ctx_access_ok(uint32_t offset, uint32_t size, bool write, uint32_t ctx_size_hint = 0) const;
+  bool ctx_access_ok(uint32_t offset, uint32_t size, bool write, uint32_t ctx_size_hint = 0,
+                     uint32_t expected_attach_type = 0) const;
   // The range the verifier enforces for programs loaded with `expected_attach_type`
   // (cgroup_skb egress allows 0..3, tracing's fentry/fexit must return 0, tp_btf anything).
   std::optional<ReturnRange> return_range(uint32_t expected_attach_type) const;

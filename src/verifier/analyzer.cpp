@@ -22,6 +22,15 @@ Analyzer::Analyzer(const VerifyInput& input, const VerifyOptions& options, const
 
 std::string Analyzer::describe_insn(size_t pc) const { return g_.describe(pc); }
 
+const Reg& Analyzer::read_reg(const State& s, int regno, const std::string& what) {
+  const Reg& r = s.reg(regno);
+  if (r.type != RegType::NotInit) return r;
+  if (r.released) {
+    reject(RejectKind::ReferenceInvalid, what + " refers to a record that was already submitted or discarded");
+  }
+  reject(RejectKind::UninitRegister, what + " is read before it is written");
+}
+
 void Analyzer::reject(RejectKind kind, const std::string& why) {
   std::string msg = describe_insn(pc_) + ": " + why;
   // The last line-info entry at or before the instruction (lines are sorted by insn).

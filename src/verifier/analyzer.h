@@ -84,7 +84,13 @@ class Analyzer {
   void pointer_arith(State& s, int dst, const Reg& ptr, const Reg& scalar, isa::AluOp op, bool ptr_is_src);
 
   // --- memory (check_memory.cpp) ---
+  // The register an instruction reads, after refusing one that holds nothing: never
+  // written, or a reference already released. `what` names it ("R3", "map_lookup_elem
+  // argument 1 (R1)").
+  const Reg& read_reg(const State& s, int regno, const std::string& what);
+  const Reg& read_reg(const State& s, int regno) { return read_reg(s, regno, "R" + std::to_string(regno)); }
   void sync_linked_scalars(State& s, int regno);
+  void check_unprivileged_pointer(const Reg& p, int regno);
   void check_ordered_access(const State& s, int regno, int32_t off, uint32_t size, bool load);
   void exec_load(State& s, const isa::Load& l);
   void exec_store(State& s, const isa::Store& st);

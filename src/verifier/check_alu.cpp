@@ -42,14 +42,7 @@ void Analyzer::exec_alu(State& s, const isa::Alu& a) {
       reject(RejectKind::InvalidInstruction, "invalid shift by " + std::to_string(a.src.imm));
     }
   } else {
-    src = s.reg(a.src.reg);
-    if (src.type == RegType::NotInit && src.released) {
-      reject(RejectKind::ReferenceInvalid, "R" + std::to_string(a.src.reg) +
-                                               " pointed to a record that was already submitted or discarded");
-    }
-    if (src.type == RegType::NotInit) {
-      reject(RejectKind::UninitRegister, "R" + std::to_string(a.src.reg) + " is read before it is written");
-    }
+    src = read_reg(s, a.src.reg);
   }
   const bool is_mov = a.op == isa::AluOp::Mov || a.op == isa::AluOp::MovSx8 || a.op == isa::AluOp::MovSx16 ||
                       a.op == isa::AluOp::MovSx32;
@@ -74,7 +67,7 @@ void Analyzer::exec_alu(State& s, const isa::Alu& a) {
     dst = Reg::scalar(ScalarValue::alu(a.op, a.is64, ScalarValue::unknown(), src.var));
     return;
   }
-  if (dst.type == RegType::NotInit) reject(RejectKind::UninitRegister, d + " is read before it is written");
+  read_reg(s, a.dst);
   if (dst.is_scalar() && src.is_scalar()) {
     dst = Reg::scalar(ScalarValue::alu(a.op, a.is64, dst.var, src.var));
     return;
@@ -152,13 +145,42 @@ void Analyzer::pointer_arith(State& s, int dst, const Reg& ptr, const Reg& scala
       out.range = 0;
     }
   }
+  if (!in_.privileged) check_unprivileged_pointer(out, dst);
   s.reg(dst) = out;
+}
+
+// Without CAP_PERFMON the kernel also keeps the result of pointer arithmetic inside
+// its object (sanitize_check_bounds), so that no speculation can reach outside it.
+void Analyzer::check_unprivileged_pointer(const Reg& p, int regno) {
+  const std::string d = "R" + std::to_string(regno);
+  if (p.type == RegType::Stack) {
+    if (!p.var.is_const())
+      reject(RejectKind::PointerArithmetic, d + ": variable stack pointer arithmetic needs CAP_PERFMON");
+    const int64_t off = int64_t(p.off) + int64_t(p.var.const_value());
+    if (off >= 0 || off < -kStackSize) {
+      reject(RejectKind::PointerArithmetic, d + ": stack pointer arithmetic out of the stack (fp" +
+                                                (off >= 0 ? "+" : "") + std::to_string(off) +
+                                                ") needs CAP_PERFMON");
+    }
+  } else if (p.type == RegType::MapValue) {
+    // The byte the pointer points at must lie in the value, for every offset it may have
+    // (an offset that may be negative has a huge umax: refused before any sum can overflow).
+    const uint32_t size = p.map < maps_.size() ? maps_[p.map].value_size : 0;
+    const bool bounded = p.var.smin >= 0 && p.var.umax < uint64_t(kMaxVarOff);
+    const int64_t lo = bounded ? int64_t(p.off) + p.var.smin : -1;
+    const int64_t hi = bounded ? int64_t(p.off) + int64_t(p.var.umax) : int64_t(size);
+    if (!bounded || lo < 0 || hi >= int64_t(size)) {
+      reject(RejectKind::PointerArithmetic,
+             d + ": map value pointer arithmetic out of the value (offsets " + std::to_string(lo) + " to " +
+                 std::to_string(hi) + ", value_size " + std::to_string(size) + ") needs CAP_PERFMON");
+    }
+  }
 }
 
 void Analyzer::exec_neg(State& s, const isa::Neg& n) {
   if (n.dst == 10) reject(RejectKind::FramePointerWrite, "frame pointer R10 is read only");
+  read_reg(s, n.dst);
   Reg& r = s.reg(n.dst);
-  if (r.type == RegType::NotInit) reject(RejectKind::UninitRegister, "R" + std::to_string(n.dst) + " is read before it is written");
   if (r.is_pointer()) {
     if (!in_.privileged) reject(RejectKind::PointerArithmetic, "R" + std::to_string(n.dst) + ": negating a pointer");
     r = Reg::unknown_scalar();
@@ -169,8 +191,8 @@ void Analyzer::exec_neg(State& s, const isa::Neg& n) {
 
 void Analyzer::exec_endian(State& s, const isa::Endian& e) {
   if (e.dst == 10) reject(RejectKind::FramePointerWrite, "frame pointer R10 is read only");
+  read_reg(s, e.dst);
   Reg& r = s.reg(e.dst);
-  if (r.type == RegType::NotInit) reject(RejectKind::UninitRegister, "R" + std::to_string(e.dst) + " is read before it is written");
   if (r.is_pointer()) {
     if (!in_.privileged) reject(RejectKind::PointerArithmetic, "R" + std::to_string(e.dst) + ": byte swap of a pointer");
     r = Reg::unknown_scalar();

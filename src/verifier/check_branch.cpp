@@ -110,19 +110,9 @@ void Analyzer::exec_jump(Path& path, const isa::Jump& j) {
     path.pc = fall;
     return;
   }
-  const Reg dst = s.reg(j.dst);
-  if (dst.type == RegType::NotInit) {
-    reject(RejectKind::UninitRegister, "R" + std::to_string(j.dst) + " is read before it is written");
-  }
-  Reg src;
-  if (j.src.is_imm) {
-    src = Reg::scalar(ScalarValue::constant(uint64_t(int64_t(j.src.imm))));
-  } else {
-    src = s.reg(j.src.reg);
-    if (src.type == RegType::NotInit) {
-      reject(RejectKind::UninitRegister, "R" + std::to_string(j.src.reg) + " is read before it is written");
-    }
-  }
+  const Reg dst = read_reg(s, j.dst);
+  const Reg src = j.src.is_imm ? Reg::scalar(ScalarValue::constant(uint64_t(int64_t(j.src.imm))))
+                               : read_reg(s, j.src.reg);
   const uint32_t insn = uint32_t(path.pc);
   auto take_both = [&](State taken, State not_taken) {
     fork(path, std::move(taken), target, insn, true);

@@ -59,12 +59,8 @@ void Analyzer::exec_helper_call(Path& path, const isa::Call& c) {
     const core::ArgKind kind = h->proto.args[i];
     if (kind == core::ArgKind::None) break;
     const int regno = i + 1;
-    const Reg r = s.reg(regno);
     const std::string arg = name + " argument " + std::to_string(regno) + " (R" + std::to_string(regno) + ")";
-    if (r.type == RegType::NotInit && r.released) {
-      reject(RejectKind::ReferenceInvalid, arg + " refers to a record that was already submitted or discarded");
-    }
-    if (r.type == RegType::NotInit) reject(RejectKind::UninitRegister, arg + " is read before it is written");
+    const Reg r = read_reg(s, regno, arg);
     if (r.maybe_null && kind != core::ArgKind::PtrToMemOrNull && kind != core::ArgKind::Anything) {
       reject(RejectKind::NullDereference, arg + " may be NULL (" + r.to_string(map_names_) + "): check it first");
     }

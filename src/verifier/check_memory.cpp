@@ -36,7 +36,8 @@ void Analyzer::check_bounded_region(const Reg& base, int regno, int32_t off, uin
     lo = int64_t(base.off) + off + int64_t(base.var.const_value());
     hi = lo + int64_t(size);
   } else {
-    if (base.var.smin + base.off + off < 0) {
+    // (smin first: a widened offset may be as low as INT64_MIN, and the sum must not overflow)
+    if (base.var.smin <= -kMaxVarOff || base.var.smin + base.off + off < 0) {
       reject(RejectKind::OutOfBounds, r + " points into a " + what + " at a variable offset whose minimum (" +
                                           std::to_string(base.var.smin) +
                                           ") may be negative: use an unsigned index or check it against 0");
@@ -67,9 +68,13 @@ Reg Analyzer::stack_read(State& s, const Reg& base, int regno, int32_t off, uint
       reject(RejectKind::Misaligned, r + ": variable-offset stack access of " + std::to_string(size) +
                                          " bytes may be misaligned (" + base.var.to_string() + ")");
     }
+    if (base.var.umax >= uint64_t(kMaxVarOff)) {  // also every offset that may be negative
+      reject(RejectKind::OutOfBounds, r + ": variable stack read at an unbounded offset (" + base.var.to_string() +
+                                          ")");
+    }
     const int64_t lo = base.var.smin + base.off + off;
     const int64_t hi = int64_t(base.var.umax) + base.off + off + size;
-    if (base.var.umax >= uint64_t(kMaxVarOff) || lo < -kStackSize || hi > 0) {
+    if (lo < -kStackSize || hi > 0) {
       reject(RejectKind::OutOfBounds, r + ": variable stack read [" + std::to_string(lo) + ", " +
                                           std::to_string(hi) + ") is outside the 512-byte stack");
     }
@@ -158,9 +163,13 @@ void Analyzer::stack_write(State& s, const Reg& base, int regno, int32_t off, ui
     if (value && value->is_pointer()) {
       reject(RejectKind::InvalidMemAccess, r + ": a pointer cannot be spilled at a variable stack offset");
     }
+    if (base.var.umax >= uint64_t(kMaxVarOff)) {  // also every offset that may be negative
+      reject(RejectKind::OutOfBounds, r + ": variable stack write at an unbounded offset (" +
+                                          base.var.to_string() + ")");
+    }
     const int64_t lo = base.var.smin + base.off + off;
     const int64_t hi = int64_t(base.var.umax) + base.off + off + size;
-    if (base.var.umax >= uint64_t(kMaxVarOff) || lo < -kStackSize || hi > 0) {
+    if (lo < -kStackSize || hi > 0) {
       reject(RejectKind::OutOfBounds, r + ": variable stack write [" + std::to_string(lo) + ", " +
                                           std::to_string(hi) + ") is outside the 512-byte stack");
     }
@@ -217,10 +226,7 @@ Reg Analyzer::check_mem_access(State& s, int regno, int32_t off, uint32_t size, 
   const Reg base = s.reg(regno);
   const std::string r = reg_name(regno);
   const bool write = access != Access::Read;
-  if (base.type == RegType::NotInit && base.released) {
-    reject(RejectKind::ReferenceInvalid, r + " pointed to a record that was already submitted or discarded");
-  }
-  if (base.type == RegType::NotInit) reject(RejectKind::UninitRegister, r + " is read before it is written");
+  read_reg(s, regno, r);
   if (base.is_null()) reject(RejectKind::NullDereference, r + " is NULL here: dereferencing it would fault");
   if (base.maybe_null) {
     reject(RejectKind::NullDereference,
@@ -243,7 +249,7 @@ Reg Analyzer::check_mem_access(State& s, int regno, int32_t off, uint32_t size, 
         reject(RejectKind::CtxAccess, "dereference of a modified ctx pointer " + r + " (" +
                                           base.to_string(map_names_) + "): use the ctx pointer itself with an offset");
       }
-      if (off < 0 || !type_->ctx_access_ok(uint32_t(off), size, write, in_.ctx_size_hint)) {
+      if (off < 0 || !type_->ctx_access_ok(uint32_t(off), size, write, in_.ctx_size_hint, in_.expected_attach_type)) {
         const core::CtxField* field = off >= 0 ? type_->field_at(uint32_t(off)) : nullptr;
         std::string what = field ? " (" + type_->ctx_struct + "." + field->name + ")" : "";
         reject(RejectKind::CtxAccess, std::string("invalid ") + (write ? "write to" : "read of") + " the " +
@@ -445,10 +451,7 @@ void Analyzer::exec_store(State& s, const isa::Store& st) {
   if (st.value.is_imm) {
     value = Reg::scalar(ScalarValue::constant(uint64_t(int64_t(st.value.imm))).truncate(st.size));
   } else {
-    value = s.reg(st.value.reg);
-    if (value.type == RegType::NotInit) {
-      reject(RejectKind::UninitRegister, "R" + std::to_string(st.value.reg) + " is read before it is written");
-    }
+    value = read_reg(s, st.value.reg);
     if (value.is_scalar() && st.size < 8) {
       // A value wider than the store is cut: no longer a copy of its linked registers (the kernel too).
       if (value.var.umax >> (8 * st.size) != 0) value.id = 0;
@@ -467,10 +470,7 @@ void Analyzer::exec_atomic(State& s, const isa::Atomic& a) {
     reject(base.type == RegType::Ctx ? RejectKind::CtxAccess : RejectKind::InvalidMemAccess, "atomic operation through " + r + " (" + base.to_string(map_names_) +
                                              ") is not allowed: only stack, map values and memory");
   }
-  Reg src = s.reg(a.src);
-  if (src.type == RegType::NotInit) {
-    reject(RejectKind::UninitRegister, "R" + std::to_string(a.src) + " is read before it is written");
-  }
+  Reg src = read_reg(s, a.src);
   if (src.is_pointer() && !in_.privileged) {
     reject(RejectKind::PointerLeak, "R" + std::to_string(a.src) + ": an atomic operation would leak a pointer");
   }
@@ -508,7 +508,7 @@ void Analyzer::exec_packet_load(State& s, const isa::PacketLoad& p) {
       reject(RejectKind::InvalidInstruction,
              "legacy packet loads (BPF_LD_ABS/IND) are not allowed in " + type_->name + " programs");
   }
-  if (s.reg(6).type == RegType::NotInit) reject(RejectKind::UninitRegister, "R6 is read before it is written");
+  read_reg(s, 6);
   if (s.reg(6).type != RegType::Ctx) {
     reject(RejectKind::CtxAccess, "legacy packet loads need the context in R6 (R6 holds " +
                                              s.reg(6).to_string(map_names_) + ")");
@@ -517,10 +517,7 @@ void Analyzer::exec_packet_load(State& s, const isa::PacketLoad& p) {
     reject(RejectKind::ReferenceLeak, "legacy packet loads cannot be mixed with held references");
   }
   if (p.indirect) {
-    const Reg& src = s.reg(p.src);
-    if (src.type == RegType::NotInit) {
-      reject(RejectKind::UninitRegister, "R" + std::to_string(p.src) + " is read before it is written");
-    }
+    const Reg& src = read_reg(s, p.src);
     if (!src.is_scalar()) reject(RejectKind::InvalidMemAccess, "BPF_LD_IND needs a scalar offset register");
   }
   for (int r = 1; r <= 5; ++r) s.reg(r) = Reg{};

@@ -105,13 +105,17 @@ TEST(ProgramTypeTest, XdpContext) {
   EXPECT_EQ(xdp.field_at(4)->kind, CtxFieldKind::PacketEnd);
   EXPECT_EQ(xdp.field_at(8)->kind, CtxFieldKind::PacketMeta);
   EXPECT_EQ(xdp.field_at(13)->name, "ingress_ifindex");
-  EXPECT_EQ(xdp.field_at(20), nullptr);  // egress_ifindex: devmap programs only
+  EXPECT_EQ(xdp.field_at(20)->name, "egress_ifindex");  // which only devmap programs may read
   EXPECT_TRUE(xdp.ctx_access_ok(16, 4, false));
   EXPECT_FALSE(xdp.ctx_access_ok(16, 2, false));  // no narrow loads of xdp_md
   EXPECT_FALSE(xdp.ctx_access_ok(0, 8, false));
   EXPECT_FALSE(xdp.ctx_access_ok(12, 4, true));   // nothing is writable
   EXPECT_FALSE(xdp.ctx_access_ok(20, 4, false));
   EXPECT_FALSE(xdp.ctx_access_ok(24, 4, false));
+  // egress_ifindex (offset 20): devmap programs only, and read-only there.
+  EXPECT_TRUE(xdp.ctx_access_ok(20, 4, false, 0, BPF_XDP_DEVMAP));
+  EXPECT_FALSE(xdp.ctx_access_ok(20, 4, true, 0, BPF_XDP_DEVMAP));
+  EXPECT_FALSE(xdp.ctx_access_ok(24, 4, false, 0, BPF_XDP_DEVMAP));
   EXPECT_TRUE(xdp.packet);
   EXPECT_TRUE(xdp.kernel_test_run);
   EXPECT_FALSE(xdp.return_range(0).has_value());  // the verifier takes any action value

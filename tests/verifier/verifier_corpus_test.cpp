@@ -34,12 +34,9 @@ VerifyResult verify_case(const testgen::VerifierCase& c, uint32_t log_level = 0)
 // Cases bpfkit's verifier does not yet decide as labelled, each with what is
 // missing. A gap that starts passing fails the test, so this list stays true.
 const std::map<std::string, std::string> kKnownGaps = {
-    {"ctx.vcase:xdp devmap program reads egress_ifindex", "context fields per expected attach type"},
     {"map_values.vcase:array lookup with a constant in-range key, no null check",
      "constant-key array lookups are not yet known non-NULL (the kernel does not know it either)"},
     {"packet.vcase:tc old packet pointer used after skb_pull_data", "bpf_skb_pull_data is not in the helper table"},
-    {"pointers.vcase:stack pointer moved up to the frame pointer by a loop (unprivileged)",
-     "the unprivileged rule that pointer arithmetic stays inside its object is not checked yet"},
     {"references.vcase:socket lookup and release", "socket helpers are not in the helper table"},
     {"references.vcase:socket field read before release", "socket helpers are not in the helper table"},
     {"references.vcase:socket never released", "socket helpers are not in the helper table"},
