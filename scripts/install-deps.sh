@@ -5,7 +5,7 @@ PKGS="cmake g++ make pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libcapstone-dev
   clang llvm libclang-rt-14-dev
-  linux-libc-dev bpftool iproute2
+  linux-libc-dev bpftool iproute2 ccache
   libpcap-dev nlohmann-json3-dev libbpf-dev"
 missing=""
 for p in $PKGS; do

@@ -39,6 +39,9 @@ int run_program(const RunOptions& o) {
     object.engine = o.engine;
     return run_object(object);
   }
+  if (o.object.target != "user") {
+    throw Error(o.input + ": --target " + o.object.target + " runs clang-compiled objects (SEC() sections) only");
+  }
   auto programs = load_programs(o.input, o.section);
   if (programs.size() > 1) {
     std::string names;
@@ -118,6 +121,9 @@ CommandRegistration reg("run", [](CLI::App& app) {
   app.add_option("--map", o->object.map_fills, "object: fill map NAME from FILE.json before the run (NAME=FILE)");
   app.add_flag("--dump-maps", o->object.dump_maps, "object: print every map as JSON after the run");
   app.add_option("--event-type", o->object.event_type, "object: BTF struct that formats ring buffer records");
+  app.add_option("-t,--target", o->object.target, "object: user (default), linux (the kernel) or both")
+      ->check(CLI::IsMember({"user", "linux", "both"}));
+  app.add_option("--log-level", o->object.log_level, "linux: the kernel verifier's log level for loads (1, 2)");
   app.add_option("--repeat", o->object.repeat, "object: run each packet or event this many times")
       ->check(CLI::Range(1u, 100'000'000u));
   return [o] { return run_program(*o); };

@@ -45,13 +45,9 @@ std::string hex(std::span<const uint8_t> bytes) {
   return out;
 }
 
-// What a packet program's return value means, and whether the packet goes on.
-struct Verdict {
-  std::string name;
-  bool forwarded = false;
-};
+}  // namespace
 
-Verdict classify(uint32_t prog_type, uint32_t retval) {
+Verdict classify_return(uint32_t prog_type, uint32_t retval) {
   switch (prog_type) {
     case BPF_PROG_TYPE_XDP: {
       static const char* names[] = {"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT"};
@@ -76,6 +72,10 @@ Verdict classify(uint32_t prog_type, uint32_t retval) {
     default: return {"return " + std::to_string(retval), true};
   }
 }
+
+namespace {
+
+Verdict classify(uint32_t prog_type, uint32_t retval) { return classify_return(prog_type, retval); }
 
 // Prints ring buffer records as they arrive: formatted through BTF when the user
 // named the record's struct, as hex otherwise.
@@ -325,6 +325,7 @@ std::vector<uint8_t> context_from_json(const object::BpfObject& obj, const objec
 }
 
 int run_object(const ObjectRunOptions& o) {
+  if (o.target != "user") return run_object_test_runs(o);
   auto obj = open_object(o.input);
   target::TargetOptions topts;
   topts.jit = o.engine != "interp";

@@ -27,7 +27,22 @@ struct ObjectRunOptions {
   std::string event_type;        // BTF struct that formats ring buffer records
   bool dump_maps = false;
   uint32_t repeat = 1;
+  // "user" (bpfkit's VM), "linux" (the kernel: attach by section, or BPF_PROG_TEST_RUN over the
+  // given input) or "both" (the input on both targets, differences reported).
+  std::string target = "user";
+  uint32_t log_level = 0;  // linux: the kernel verifier's log level for loads
 };
+
+// What a packet program's return value means, and whether the packet goes on.
+struct Verdict {
+  std::string name;
+  bool forwarded = false;
+};
+Verdict classify_return(uint32_t prog_type, uint32_t retval);
+
+// --target linux / both with --pcap, --data or --ctx: every input through BPF_PROG_TEST_RUN
+// (and, for both, bpfkit's test run beside it, differences reported).
+int run_object_test_runs(const ObjectRunOptions& options);
 
 int run_object(const ObjectRunOptions& options);
 

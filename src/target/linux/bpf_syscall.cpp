@@ -44,6 +44,21 @@ LoadAttempt try_load(bpf_prog_type type, std::span<const isa::RawInsn> insns, co
   attr.license = ptr_to_u64(license.c_str());
   attr.prog_flags = options.prog_flags;
   attr.expected_attach_type = options.expected_attach_type;
+  attr.attach_btf_id = options.attach_btf_id;
+  if (options.attach_btf_obj_fd >= 0) attr.attach_btf_obj_fd = uint32_t(options.attach_btf_obj_fd);
+  if (options.prog_btf_fd >= 0) {
+    attr.prog_btf_fd = uint32_t(options.prog_btf_fd);
+    if (!options.func_info.empty()) {
+      attr.func_info_rec_size = sizeof(bpf_func_info);
+      attr.func_info_cnt = uint32_t(options.func_info.size());
+      attr.func_info = ptr_to_u64(options.func_info.data());
+    }
+    if (!options.line_info.empty()) {
+      attr.line_info_rec_size = sizeof(bpf_line_info);
+      attr.line_info_cnt = uint32_t(options.line_info.size());
+      attr.line_info = ptr_to_u64(options.line_info.data());
+    }
+  }
   size_t name_len = std::min(options.name.size(), sizeof(attr.prog_name) - 1);
   if (name_len) std::memcpy(attr.prog_name, options.name.data(), name_len);
   if (log_level) {

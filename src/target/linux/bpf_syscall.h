@@ -64,6 +64,15 @@ struct LoadOptions {
   uint32_t prog_flags = 0;
   uint32_t expected_attach_type = 0;
   std::string* log = nullptr;   // receives the verifier log when log_level > 0
+  // tp_btf / fentry / fexit / lsm / iter: the hook's BTF type id (in vmlinux unless
+  // attach_btf_obj_fd names a module's BTF).
+  uint32_t attach_btf_id = 0;
+  int attach_btf_obj_fd = -1;
+  // The object's BTF (BPF_BTF_LOAD) and the func_info / line_info records that refer
+  // to it, so the kernel's log and `prog dump` show source lines and function names.
+  int prog_btf_fd = -1;
+  std::span<const bpf_func_info> func_info;
+  std::span<const bpf_line_info> line_info;
 };
 
 // Loads a program. On failure throws BpfError with the verifier log: when no log

@@ -9,9 +9,11 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "target/linux/bpf_map_syscall.h"
 #include "target/linux/bpf_syscall.h"
+#include "target/linux/kernel_btf.h"
 #include "target/linux/linux_target.h"
 #include "target/linux/test_run_ctx.h"
 #include "target/target.h"
@@ -27,7 +29,10 @@ long bpf(int cmd, bpf_attr& attr) { return syscall(__NR_bpf, cmd, &attr, sizeof(
 
 uint32_t possible_cpu_count() { return uint32_t(sysconf(_SC_NPROCESSORS_CONF)); }
 
-UniqueFd create_kernel_map(const object::MapDefinition& d, int inner_fd, const std::string& where) {
+// With btf_fd >= 0, the map carries its key and value types (what bpftool's formatted
+// dumps use); a kernel that refuses them gets the map without, as libbpf retries.
+UniqueFd create_kernel_map(const object::MapDefinition& d, int inner_fd, const std::string& where,
+                           int btf_fd = -1) {
   bpf_attr attr{};
   attr.map_type = d.type;
   attr.key_size = d.key_size;
@@ -40,6 +45,13 @@ UniqueFd create_kernel_map(const object::MapDefinition& d, int inner_fd, const s
   std::strncpy(attr.map_name, d.name.c_str(), BPF_OBJ_NAME_LEN - 1);
   for (char* c = attr.map_name; *c; ++c) {
     if (!isalnum(static_cast<unsigned char>(*c)) && *c != '_' && *c != '.') *c = '_';
+  }
+  if (btf_fd >= 0 && d.btf_value_type_id) {
+    attr.btf_fd = uint32_t(btf_fd);
+    attr.btf_key_type_id = d.btf_key_type_id;
+    attr.btf_value_type_id = d.btf_value_type_id;
+    if (const long fd = bpf(BPF_MAP_CREATE, attr); fd >= 0) return UniqueFd(int(fd));
+    attr.btf_fd = attr.btf_key_type_id = attr.btf_value_type_id = 0;
   }
   const long fd = bpf(BPF_MAP_CREATE, attr);
   if (fd < 0) throw BpfError(where + ": BPF_MAP_CREATE failed", errno);
@@ -144,11 +156,14 @@ class LinuxObject : public LoadedObject {
  public:
   LinuxObject(std::shared_ptr<const object::BpfObject> obj, const TargetOptions& options)
       : object_(std::move(obj)), options_(options) {
+    load_object_btf();
     create_maps();
     for (const object::ProgramDefinition& p : object_->programs()) load_program(p);
     fill_initial_slots();
   }
   const object::BpfObject& object() const override { return *object_; }
+  const std::string& btf_error() const { return btf_error_; }
+  int btf_fd() const { return btf_fd_.get(); }
   std::vector<ProgramHandle*> programs() override {
     std::vector<ProgramHandle*> out;
     for (auto& p : programs_) out.push_back(p.get());
@@ -165,6 +180,19 @@ class LinuxObject : public LoadedObject {
  private:
   std::string map_where(const object::MapDefinition& d) const { return object_->name() + ": map '" + d.name + "'"; }
 
+  // The object's BTF goes into the kernel first: maps name their key/value types in it,
+  // programs their functions and source lines. Without it everything still loads (as
+  // libbpf, which warns and goes on), only less legibly.
+  void load_object_btf() {
+    if (object_->btf_bytes().empty()) return;
+    try {
+      btf_fd_ = linux_kernel::load_btf(object_->btf_bytes());
+      btf_strings_.emplace(object_->btf_bytes());
+    } catch (const BpfError& e) {
+      btf_error_ = object_->name() + ": the kernel refused the object's BTF, loading without it: " + e.what();
+    }
+  }
+
   void create_maps() {
     const auto& defs = object_->maps();
     maps_.resize(defs.size());
@@ -172,8 +200,8 @@ class LinuxObject : public LoadedObject {
       const object::MapDefinition& d = defs[i];
       if (d.inner_template) continue;
       UniqueFd inner;
-      if (d.inner) inner = create_kernel_map(defs.at(*d.inner), -1, map_where(defs.at(*d.inner)));
-      UniqueFd fd = create_kernel_map(d, inner.get(), map_where(d));
+      if (d.inner) inner = create_kernel_map(defs.at(*d.inner), -1, map_where(defs.at(*d.inner)), btf_fd_.get());
+      UniqueFd fd = create_kernel_map(d, inner.get(), map_where(d), btf_fd_.get());
       if (!d.initial_value.empty()) {
         const uint32_t zero = 0;
         if (int rc = linux_kernel::map_update_elem(fd.get(), &zero, d.initial_value.data(), BPF_ANY)) {
@@ -212,6 +240,13 @@ class LinuxObject : public LoadedObject {
     lo.name = std::string_view(p.name).substr(0, BPF_OBJ_NAME_LEN - 1);
     lo.expected_attach_type = p.def.expected_attach_type;
     lo.log_level = options_.log_level;
+    linux_kernel::ProgramBtfInfo btf_info;
+    if (btf_fd_) {
+      btf_info = linux_kernel::program_btf_info(p, *btf_strings_);
+      lo.prog_btf_fd = btf_fd_.get();
+      lo.func_info = btf_info.funcs;
+      lo.line_info = btf_info.lines;
+    }
     std::string log;
     if (options_.log_level) lo.log = &log;
     try {
@@ -239,6 +274,9 @@ class LinuxObject : public LoadedObject {
 
   std::shared_ptr<const object::BpfObject> object_;
   TargetOptions options_;
+  UniqueFd btf_fd_;
+  std::optional<linux_kernel::BtfStrings> btf_strings_;
+  std::string btf_error_;
   std::vector<std::unique_ptr<LinuxMap>> maps_;
   std::vector<std::unique_ptr<LinuxProgram>> programs_;
 };
@@ -265,6 +303,16 @@ int linux_kernel::program_fd(const ProgramHandle& program) {
 int linux_kernel::map_fd(const MapHandle& map) {
   const auto* m = dynamic_cast<const LinuxMap*>(&map);
   return m ? m->fd() : -1;
+}
+
+std::string linux_kernel::btf_load_error(const LoadedObject& object) {
+  const auto* o = dynamic_cast<const LinuxObject*>(&object);
+  return o ? o->btf_error() : std::string();
+}
+
+int linux_kernel::btf_fd(const LoadedObject& object) {
+  const auto* o = dynamic_cast<const LinuxObject*>(&object);
+  return o ? o->btf_fd() : -1;
 }
 
 std::unique_ptr<Target> make_linux_target(TargetOptions options) {
