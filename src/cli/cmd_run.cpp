@@ -87,7 +87,7 @@ int run_program(const RunOptions& o) {
 
 CommandRegistration reg("run", [](CLI::App& app) {
   app.description(
-      "Run a program on the userspace target.\n"
+      "Run a program on the userspace target, or in the kernel (--target linux), or on both.\n"
       "A clang-compiled object (SEC() sections, maps, global data) is loaded with its maps and run as its\n"
       "program type: packet programs (xdp, tc, socket) over --pcap FILE (verdict counts; --out writes the\n"
       "packets that pass) or one --data FILE packet; trace programs (tracepoint, kprobe, ...) over --ctx\n"
@@ -96,6 +96,12 @@ CommandRegistration reg("run", [](CLI::App& app) {
       "--map NAME=FILE.json fills a map first ([{\"key\": K, \"value\": V}], LPM keys may be \"10.0.0.0/8\");\n"
       "--dump-maps prints every map as JSON afterwards. bpf_printk lines and ring buffer records are printed\n"
       "as they happen.\n"
+      "--target linux with no input loads the object into the kernel and attaches every program by its SEC\n"
+      "name, as libbpf does (tracepoint/CAT/NAME, raw_tp/NAME, tp_btf/NAME, uprobe/PATH:SYMBOL, perf_event,\n"
+      "xdp and tc with --iface); it prints bpf_printk lines and ring/perf buffer records as they come until\n"
+      "Ctrl-C, SIGTERM or --duration, then detaches and prints the maps. With --pcap, --data or --ctx it\n"
+      "runs each input through BPF_PROG_TEST_RUN instead; --target both runs them on both targets and\n"
+      "reports every difference (exit status 1).\n"
       "Other input (assembly text, raw bytecode, a bare ELF section) runs with r1 pointing to a private copy\n"
       "of --mem (r2 = its length) and prints r0.\n"
       "An object's programs are verified first, as BPF_PROG_LOAD does, and refused with the verifier's reason\n"
@@ -123,6 +129,13 @@ CommandRegistration reg("run", [](CLI::App& app) {
   app.add_option("--event-type", o->object.event_type, "object: BTF struct that formats ring buffer records");
   app.add_option("-t,--target", o->object.target, "object: user (default), linux (the kernel) or both")
       ->check(CLI::IsMember({"user", "linux", "both"}));
+  app.add_option("--iface", o->object.iface, "linux: the interface xdp and tc programs attach to");
+  app.add_option("--xdp-mode", o->object.xdp_mode, "linux: auto (default), native or generic")
+      ->check(CLI::IsMember({"auto", "native", "generic"}));
+  app.add_option("--pid", o->object.pid, "linux: uprobes and perf events of this process only");
+  app.add_option("--freq", o->object.sample_freq, "linux: perf_event programs: samples per second per CPU");
+  app.add_option("--duration", o->object.duration, "linux: stop after this many seconds (default: Ctrl-C)");
+  app.add_flag("--no-printk", o->object.no_printk, "linux: do not read bpf_printk output from trace_pipe");
   app.add_option("--log-level", o->object.log_level, "linux: the kernel verifier's log level for loads (1, 2)");
   app.add_option("--repeat", o->object.repeat, "object: run each packet or event this many times")
       ->check(CLI::Range(1u, 100'000'000u));

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/linux_load.h"
 #include "cli/program_input.h"
 #include "cli/run_object.h"
 #include "cli/target_compare.h"
@@ -40,7 +41,8 @@ OneTarget run_on(std::unique_ptr<target::Target> tgt, const TestRunOptions& o,
                  std::shared_ptr<const object::BpfObject> obj, const target::TestRunRequest& req) {
   OneTarget t;
   t.target = std::move(tgt);
-  t.loaded = t.target->load(std::move(obj));
+  t.loaded = t.target->name() == "linux" ? load_on_linux(std::move(obj), target_options(o))
+                                          : t.target->load(std::move(obj));
   fill_maps(*t.loaded, o.map_fills);
   t.prog = &choose_program(*t.loaded, o.prog, o.input);
   t.result = t.prog->test_run(req);

@@ -11,6 +11,7 @@
 
 #include "cli/map_json.h"
 #include "cli/program_input.h"
+#include "cli/record_format.h"
 #include "core/program_type.h"
 #include "core/tracepoint_format.h"
 #include "hooks/pcap_file.h"
@@ -35,15 +36,7 @@ json read_json_file(const std::string& path) {
   }
 }
 
-std::string hex(std::span<const uint8_t> bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
+std::string hex(std::span<const uint8_t> bytes) { return hex_bytes(bytes); }
 
 }  // namespace
 
@@ -81,38 +74,25 @@ Verdict classify(uint32_t prog_type, uint32_t retval) { return classify_return(p
 // named the record's struct, as hex otherwise.
 class EventPrinter {
  public:
-  EventPrinter(target::LoadedObject& loaded, const std::string& type_name) {
+  EventPrinter(target::LoadedObject& loaded, const std::string& type_name)
+      : formatter_(loaded.object(), type_name) {
     for (target::MapHandle* m : loaded.maps()) {
       if (m->definition().type == BPF_MAP_TYPE_RINGBUF) rings_.push_back(m);
-    }
-    const object::Btf* btf = loaded.object().btf().get();
-    if (!type_name.empty()) {
-      if (!btf) throw Error(loaded.object().name() + ": --event-type needs BTF (compile with -g)");
-      auto id = btf->find_by_name(type_name, object::BtfKind::Struct);
-      if (!id) throw Error(loaded.object().name() + ": no struct '" + type_name + "' in the object's BTF");
-      btf_ = btf;
-      type_id_ = *id;
     }
   }
   size_t drain() {
     size_t n = 0;
     for (target::MapHandle* m : rings_) {
       n += m->consume_ringbuf([&](std::span<const uint8_t> record) {
-        std::cout << "event " << m->name() << ": ";
-        if (btf_ && btf_->size_of(type_id_) <= record.size()) {
-          std::cout << object::btf_to_json(*btf_, type_id_, record.first(btf_->size_of(type_id_))).dump() << '\n';
-        } else {
-          std::cout << hex(record) << '\n';
-        }
+        std::cout << "event " << m->name() << ": " << formatter_.format(record) << '\n';
       });
     }
     return n;
   }
 
  private:
+  RecordFormatter formatter_;
   std::vector<target::MapHandle*> rings_;
-  const object::Btf* btf_ = nullptr;
-  uint32_t type_id_ = 0;
 };
 
 // Where a redirected packet goes, for the per-target counts.
@@ -325,6 +305,8 @@ std::vector<uint8_t> context_from_json(const object::BpfObject& obj, const objec
 }
 
 int run_object(const ObjectRunOptions& o) {
+  const bool has_input = !o.pcap_in.empty() || !o.data_file.empty() || !o.ctx_json.empty();
+  if (o.target == "linux" && !has_input) return run_object_attached(o);
   if (o.target != "user") return run_object_test_runs(o);
   auto obj = open_object(o.input);
   target::TargetOptions topts;

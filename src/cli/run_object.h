@@ -31,6 +31,13 @@ struct ObjectRunOptions {
   // given input) or "both" (the input on both targets, differences reported).
   std::string target = "user";
   uint32_t log_level = 0;  // linux: the kernel verifier's log level for loads
+  // linux without input: attach by section and stream events.
+  std::string iface;              // xdp / tc sections
+  std::string xdp_mode = "auto";  // auto, native or generic
+  int pid = -1;                   // uprobes / perf events: one process
+  uint64_t sample_freq = 99;      // perf_event sections: samples per second per CPU
+  double duration = -1;           // seconds; < 0: until Ctrl-C / SIGTERM
+  bool no_printk = false;         // do not read trace_pipe
 };
 
 // What a packet program's return value means, and whether the packet goes on.
@@ -43,6 +50,8 @@ Verdict classify_return(uint32_t prog_type, uint32_t retval);
 // --target linux / both with --pcap, --data or --ctx: every input through BPF_PROG_TEST_RUN
 // (and, for both, bpfkit's test run beside it, differences reported).
 int run_object_test_runs(const ObjectRunOptions& options);
+// --target linux without input: attach every program, stream events, print maps at the end.
+int run_object_attached(const ObjectRunOptions& options);
 
 int run_object(const ObjectRunOptions& options);
 

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 
+#include "cli/linux_load.h"
 #include "cli/program_input.h"
 #include "cli/run_object.h"
 #include "cli/target_compare.h"
@@ -91,7 +92,7 @@ int run_object_test_runs(const ObjectRunOptions& o) {
   auto obj = open_object(o.input);
   std::vector<Side> sides;
   if (o.target == "both") sides.push_back({"user", target::make_user_target(options_for(o))->load(obj)});
-  sides.push_back({"linux", target::make_linux_target(options_for(o))->load(obj)});
+  sides.push_back({"linux", load_on_linux(obj, options_for(o))});
   for (Side& s : sides) {
     fill_maps(*s.loaded, o.map_fills);
     s.prog = &choose_program(*s.loaded, o.prog, o.input);

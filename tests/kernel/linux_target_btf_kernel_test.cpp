@@ -112,6 +112,19 @@ char LICENSE[] SEC("license") = "GPL";
   EXPECT_EQ(loaded->programs().front()->test_run(req).retval, uint32_t(XDP_PASS));
 }
 
+TEST_F(LinuxTargetBtf, RefusedBtfComesWithTheKernelsLog) {
+  std::vector<uint8_t> blob(64, 0);
+  blob[0] = 0x12, blob[1] = 0x34;  // not BTF's magic
+  try {
+    linux_kernel::load_btf(blob);
+    FAIL() << "the kernel accepted a blob without BTF's magic";
+  } catch (const linux_kernel::BpfError& e) {
+    EXPECT_EQ(e.error_number(), EINVAL);
+    EXPECT_NE(std::string(e.what()).find("loading BTF (64 bytes) failed"), std::string::npos) << e.what();
+    EXPECT_FALSE(e.verifier_log().empty());
+  }
+}
+
 TEST(BtfStrings, FindsEveryStringOfTheBlob) {
   // Header (24 bytes), no types, strings "\0abc\0de\0".
   std::vector<uint8_t> blob(24, 0);

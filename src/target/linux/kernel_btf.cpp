@@ -18,22 +18,33 @@ uint32_t read_u32(std::span<const uint8_t> b, size_t at) {
 
 }  // namespace
 
-UniqueFd load_btf(std::span<const uint8_t> blob) {
-  std::vector<char> log(1u << 20);
+namespace {
+
+long try_load_btf(std::span<const uint8_t> blob, std::vector<char>* log) {
   bpf_attr attr;
   std::memset(&attr, 0, sizeof(attr));
   attr.btf = reinterpret_cast<uintptr_t>(blob.data());
   attr.btf_size = uint32_t(blob.size());
-  attr.btf_log_buf = reinterpret_cast<uintptr_t>(log.data());
-  attr.btf_log_size = uint32_t(log.size());
-  attr.btf_log_level = 1;
-  const long fd = syscall(__NR_bpf, BPF_BTF_LOAD, &attr, sizeof(attr));
-  if (fd < 0) {
-    const int err = errno;
-    std::string text(log.data(), strnlen(log.data(), log.size()));
-    throw BpfError("loading BTF (" + std::to_string(blob.size()) + " bytes) failed", err, std::move(text));
+  if (log) {
+    attr.btf_log_buf = reinterpret_cast<uintptr_t>(log->data());
+    attr.btf_log_size = uint32_t(log->size());
+    attr.btf_log_level = 1;
   }
-  return UniqueFd(int(fd));
+  return syscall(__NR_bpf, BPF_BTF_LOAD, &attr, sizeof(attr));
+}
+
+}  // namespace
+
+UniqueFd load_btf(std::span<const uint8_t> blob) {
+  // Without a log first (the kernel formats nothing); the log only to explain a refusal.
+  long fd = try_load_btf(blob, nullptr);
+  if (fd >= 0) return UniqueFd(int(fd));
+  const int err = errno;
+  std::vector<char> log(1u << 20);
+  fd = try_load_btf(blob, &log);
+  if (fd >= 0) return UniqueFd(int(fd));
+  std::string text(log.data(), strnlen(log.data(), log.size()));
+  throw BpfError("loading BTF (" + std::to_string(blob.size()) + " bytes) failed", err, std::move(text));
 }
 
 BtfStrings::BtfStrings(std::span<const uint8_t> blob) {

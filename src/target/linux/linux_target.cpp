@@ -11,10 +11,12 @@
 #include <cstring>
 #include <optional>
 
+#include "target/linux/attach_btf.h"
 #include "target/linux/bpf_map_syscall.h"
 #include "target/linux/bpf_syscall.h"
 #include "target/linux/kernel_btf.h"
 #include "target/linux/linux_target.h"
+#include "target/linux/ring_buffer.h"
 #include "target/linux/test_run_ctx.h"
 #include "target/target.h"
 
@@ -58,49 +60,6 @@ UniqueFd create_kernel_map(const object::MapDefinition& d, int inner_fd, const s
   return UniqueFd(int(fd));
 }
 
-// A BPF ring buffer read through its mmap()ed pages, as libbpf's ring_buffer__consume does.
-class KernelRingReader {
- public:
-  KernelRingReader(int fd, uint32_t size) : size_(size) {
-    page_ = size_t(sysconf(_SC_PAGESIZE));
-    cons_ = mmap(nullptr, page_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    // The producer page, then the data area mapped twice so records can wrap.
-    prod_ = mmap(nullptr, page_ + 2 * size_t(size), PROT_READ, MAP_SHARED, fd, off_t(page_));
-    if (cons_ == MAP_FAILED || prod_ == MAP_FAILED) throw BpfError("mmap of a ring buffer failed", errno);
-  }
-  ~KernelRingReader() {
-    munmap(cons_, page_);
-    munmap(prod_, page_ + 2 * size_t(size_));
-  }
-  size_t consume(const std::function<void(std::span<const uint8_t>)>& on_record) {
-    auto* cons_pos = static_cast<std::atomic<uint64_t>*>(cons_);
-    auto* prod_pos = static_cast<std::atomic<uint64_t>*>(prod_);
-    const uint8_t* data = static_cast<const uint8_t*>(prod_) + page_;
-    uint64_t cons = cons_pos->load(std::memory_order_acquire);
-    const uint64_t prod = prod_pos->load(std::memory_order_acquire);
-    size_t n = 0;
-    while (cons < prod) {
-      const auto* hdr = reinterpret_cast<const std::atomic<uint32_t>*>(data + (cons & (size_ - 1)));
-      const uint32_t len = hdr->load(std::memory_order_acquire);
-      if (len & BPF_RINGBUF_BUSY_BIT) break;
-      const uint32_t body = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
-      if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
-        on_record({reinterpret_cast<const uint8_t*>(hdr) + BPF_RINGBUF_HDR_SZ, body});
-        ++n;
-      }
-      cons += (body + BPF_RINGBUF_HDR_SZ + 7) & ~7ull;
-      cons_pos->store(cons, std::memory_order_release);
-    }
-    return n;
-  }
-
- private:
-  uint32_t size_;
-  size_t page_;
-  void* cons_;
-  void* prod_;
-};
-
 class LinuxMap : public MapHandle {
  public:
   LinuxMap(const object::MapDefinition& def, UniqueFd fd) : def_(def), fd_(std::move(fd)) {}
@@ -125,15 +84,18 @@ class LinuxMap : public MapHandle {
   }
   size_t consume_ringbuf(const std::function<void(std::span<const uint8_t>)>& on_record) override {
     if (def_.type != BPF_MAP_TYPE_RINGBUF) return 0;
-    if (!ring_) ring_ = std::make_unique<KernelRingReader>(fd_.get(), def_.max_entries);
-    return ring_->consume(on_record);
+    if (!ring_) ring_ = std::make_unique<linux_kernel::RingReader>(fd_.get(), def_.name);
+    return ring_->consume([&](std::span<const uint8_t> record) {
+                   on_record(record);
+                   return 0;
+                 }).records;
   }
   int fd() const { return fd_.get(); }
 
  private:
   const object::MapDefinition& def_;
   UniqueFd fd_;
-  std::unique_ptr<KernelRingReader> ring_;
+  std::unique_ptr<linux_kernel::RingReader> ring_;
 };
 
 class LinuxProgram : public ProgramHandle {
@@ -239,7 +201,14 @@ class LinuxObject : public LoadedObject {
     lo.license = object_->license();
     lo.name = std::string_view(p.name).substr(0, BPF_OBJ_NAME_LEN - 1);
     lo.expected_attach_type = p.def.expected_attach_type;
+    if (p.def.sleepable) lo.prog_flags |= BPF_F_SLEEPABLE;  // uprobe.s, lsm.s, fentry.s, ...
     lo.log_level = options_.log_level;
+    // tp_btf / fentry / fexit / lsm name their hook by its BTF id in vmlinux.
+    try {
+      lo.attach_btf_id = linux_kernel::resolve_attach_btf_id(p.def);
+    } catch (const Error& e) {
+      throw TargetError(object_->name() + ": program '" + p.name + "' (section " + p.section + "): " + e.what());
+    }
     linux_kernel::ProgramBtfInfo btf_info;
     if (btf_fd_) {
       btf_info = linux_kernel::program_btf_info(p, *btf_strings_);
@@ -253,8 +222,12 @@ class LinuxObject : public LoadedObject {
       programs_.push_back(std::make_unique<LinuxProgram>(
           p, linux_kernel::load_program(static_cast<bpf_prog_type>(p.def.prog_type), insns, lo)));
     } catch (const BpfError& e) {
-      throw BpfError(object_->name() + ": program '" + p.name + "' (section " + p.section + "): " + e.what(),
-                     e.error_number(), e.verifier_log());
+      std::string why = "the kernel refused it: " + linux_kernel::describe_bpf_errno(e.error_number());
+      if (const std::string known = linux_kernel::explain_load_refusal(p.def, e.error_number()); !known.empty())
+        why += ": " + known;
+      throw linux_kernel::ProgramLoadError(
+          p.name, object_->name() + ": program '" + p.name + "' (section " + p.section + "): " + why,
+          e.error_number(), e.verifier_log());
     }
   }
 
