@@ -38,6 +38,9 @@ struct TargetOptions {
   std::function<void(std::string_view)> on_printk;
   // Linux target: verifier log level for loads (0: only on failure).
   uint32_t log_level = 0;
+  // Linux target: where maps declared with `__uint(pinning, LIBBPF_PIN_BY_NAME)` are pinned
+  // (PIN_ROOT/NAME) and, when already there, reused (libbpf's pin_root_path).
+  std::string pin_root = "/sys/fs/bpf";
 };
 
 // A run like BPF_PROG_TEST_RUN: data_in is the packet (packet programs), ctx_in

@@ -15,6 +15,7 @@
 #include "target/linux/bpf_map_syscall.h"
 #include "target/linux/bpf_syscall.h"
 #include "target/linux/kernel_btf.h"
+#include "target/linux/kernel_objects.h"
 #include "target/linux/linux_target.h"
 #include "target/linux/ring_buffer.h"
 #include "target/linux/test_run_ctx.h"
@@ -163,7 +164,14 @@ class LinuxObject : public LoadedObject {
       if (d.inner_template) continue;
       UniqueFd inner;
       if (d.inner) inner = create_kernel_map(defs.at(*d.inner), -1, map_where(defs.at(*d.inner)), btf_fd_.get());
-      UniqueFd fd = create_kernel_map(d, inner.get(), map_where(d), btf_fd_.get());
+      const bool pinned = d.pinning == kPinByName;
+      UniqueFd fd = pinned ? reuse_pinned_map(d) : UniqueFd();
+      if (fd) {
+        // A map pinned by an earlier load is shared as it is: not created, not refilled (libbpf).
+        maps_[i] = std::make_unique<LinuxMap>(d, std::move(fd));
+        continue;
+      }
+      fd = create_kernel_map(d, inner.get(), map_where(d), btf_fd_.get());
       if (!d.initial_value.empty()) {
         const uint32_t zero = 0;
         if (int rc = linux_kernel::map_update_elem(fd.get(), &zero, d.initial_value.data(), BPF_ANY)) {
@@ -176,8 +184,30 @@ class LinuxObject : public LoadedObject {
           if (bpf(BPF_MAP_FREEZE, attr) < 0) throw BpfError(map_where(d) + ": BPF_MAP_FREEZE failed", errno);
         }
       }
+      if (pinned) linux_kernel::pin_object(fd.get(), pin_path(d));
       maps_[i] = std::make_unique<LinuxMap>(d, std::move(fd));
     }
+  }
+
+  static constexpr uint32_t kPinByName = 1;  // LIBBPF_PIN_BY_NAME
+
+  std::string pin_path(const object::MapDefinition& d) const { return options_.pin_root + "/" + d.name; }
+
+  // The map pinned at PIN_ROOT/NAME, when there is one; it must match the definition.
+  UniqueFd reuse_pinned_map(const object::MapDefinition& d) {
+    const std::string path = pin_path(d);
+    if (access(path.c_str(), F_OK) != 0) return UniqueFd();
+    UniqueFd fd = linux_kernel::pinned_object(path);
+    const linux_kernel::KernelMapInfo info = linux_kernel::map_info(fd.get());
+    const bool same = info.type == d.type && info.key_size == d.key_size && info.value_size == d.value_size &&
+                      info.max_entries == d.max_entries && info.flags == d.flags;
+    if (!same) {
+      throw TargetError(map_where(d) + ": the map pinned at " + path + " has a different definition (type " +
+                        std::to_string(info.type) + ", key " + std::to_string(info.key_size) + ", value " +
+                        std::to_string(info.value_size) + ", max_entries " + std::to_string(info.max_entries) +
+                        "); remove the pin or rename the map");
+    }
+    return fd;
   }
 
   void load_program(const object::ProgramDefinition& p) {
