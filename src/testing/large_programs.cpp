@@ -120,6 +120,33 @@ LargeProgram branches(int count) {
   return p;
 }
 
+// `count` diamonds, each ORing its own bit into one register (or, with `on_stack`, a
+// spilled slot) that stays live to the end, where it is only stored into a map value.
+// Its 2^count values matter to nothing the verifier checks: the kernel's precision
+// tracking prunes the two sides of every diamond against each other, while comparing
+// the register by value doubles the work with every diamond.
+LargeProgram or_diamonds(int count, bool on_stack) {
+  LargeProgram p{std::string(on_stack ? "or_diamonds_stack_" : "or_diamonds_") + num(count), BPF_PROG_TYPE_XDP,
+                 {map_of(BPF_MAP_TYPE_ARRAY, 4, 8, 1, "bits")}, {}, {}};
+  std::string t = "  r6 = r1\n  r9 = 0\n";
+  if (on_stack) t += "  *(u64 *)(r10 - 16) = r9\n";
+  for (int i = 0; i < count; ++i) {
+    const std::string skip = "s" + num(i);
+    t += "  r2 = *(u32 *)(r6 + " + num(i % 2 ? kRxQueueIndex : kIngressIfindex) + ")\n";
+    t += "  if r2 > " + num(100 * (i + 1)) + " goto " + skip + "\n";
+    if (on_stack) {
+      t += "  r3 = *(u64 *)(r10 - 16)\n  r3 |= " + num(int64_t(1) << i) + "\n  *(u64 *)(r10 - 16) = r3\n";
+    } else {
+      t += "  r9 |= " + num(int64_t(1) << i) + "\n";
+    }
+    t += skip + ":\n";
+  }
+  if (on_stack) t += "  r9 = *(u64 *)(r10 - 16)\n";
+  t += lookup(0, "0", "out") + "  *(u64 *)(r0 + 0) = r9\nout:\n  r0 = 2\n  exit\n";
+  p.text = t;
+  return p;
+}
+
 // `count` map lookups, each followed by a null check and an update of the value,
 // alternating between a hash map and an array.
 LargeProgram map_lookups(int count) {
@@ -239,6 +266,8 @@ std::vector<LargeProgram> large_programs() {
   out.push_back(straight_alu(20000));
   out.push_back(bpf_loops(8));
   out.push_back(bpf_calls(4, 4, 4));
+  out.push_back(or_diamonds(20, false));
+  out.push_back(or_diamonds(20, true));
   for (LargeProgram& p : out) p.insns = isa::assemble(p.text);
   return out;
 }

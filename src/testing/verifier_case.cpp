@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "core/program_type.h"
+#include "helpers/runtime_helpers.h"
 #include "isa/assembler.h"
 #include "maps/map.h"
 
@@ -545,6 +546,18 @@ std::vector<VerifierCase> load_verifier_corpus(const std::string& dir) {
     for (auto& c : cases) all.push_back(std::move(c));
   }
   return all;
+}
+
+verifier::VerifyInput VerifierCase::verify_input() const {
+  verifier::VerifyInput in;
+  in.insns = insns;
+  in.prog_type = prog_type;
+  in.expected_attach_type = expected_attach_type;
+  in.maps = maps;
+  in.privileged = privileged;
+  in.program_name = name;
+  in.helpers = &helpers::runtime_helpers();
+  return in;
 }
 
 }  // namespace bpfkit::testgen

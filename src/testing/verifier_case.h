@@ -68,6 +68,9 @@ struct VerifierCase {
   std::string where() const;
   // The verdict the kernel gives: expect_accept unless kernel_accepts says otherwise.
   bool kernel_expected_accept() const { return kernel_accepts.value_or(expect_accept); }
+  // What bpfkit's verifier is given for the case (with the runtime helper table);
+  // refers to `insns`, so the case must outlive it.
+  verifier::VerifyInput verify_input() const;
 };
 
 // Parses one corpus file's text. Throws VerifierCaseError naming file:line.

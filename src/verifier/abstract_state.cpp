@@ -84,10 +84,13 @@ class IdMap {
   std::unordered_map<uint32_t, uint32_t> fwd_, back_;
 };
 
-bool reg_covers(const Reg& old, const Reg& cur, IdMap& ids) {
+bool reg_covers(const Reg& old, const Reg& cur, IdMap& ids, bool imprecise = false) {
   if (old.type == RegType::NotInit) return true;  // the continuation never read it
   if (old.type != cur.type) return false;
   if (old.type == RegType::Scalar) {
+    // No range of it mattered after the old state (kernel's regsafe on a non-precise scalar);
+    // a copy linked to one that did matter is precise itself (precision.cpp), so ids too.
+    if (imprecise) return true;
     // Copies linked in the old state must be linked alike in the new one: the old
     // continuation may have relied on a bound learned through a copy.
     if (old.id != 0 && (cur.id == 0 || !ids.match(old.id, cur.id))) return false;
@@ -114,21 +117,21 @@ bool byte_covers(StackByte old, StackByte cur, const StackSlot& cur_slot) {
   return false;
 }
 
-bool slot_covers(const StackSlot& old, const StackSlot& cur, IdMap& ids) {
+bool slot_covers(const StackSlot& old, const StackSlot& cur, IdMap& ids, bool imprecise) {
   bool old_spill = false;
   for (int b = 0; b < 8; ++b) {
     if (!byte_covers(old.bytes[b], cur.bytes[b], cur)) return false;
     old_spill |= old.bytes[b] == StackByte::Spill;
   }
   if (!old_spill) return true;
-  return old.spill_size == cur.spill_size && reg_covers(old.spill, cur.spill, ids);
+  return old.spill_size == cur.spill_size && reg_covers(old.spill, cur.spill, ids, imprecise);
 }
 
 const StackSlot kInvalidSlot{};
 
 }  // namespace
 
-bool State::covers(const State& o, const uint16_t* live_regs) const {
+bool State::covers(const State& o, const uint16_t* live_regs, const PreciseMarks* precise) const {
   if (frames.size() != o.frames.size() || refs.size() != o.refs.size()) return false;
   IdMap ids;
   for (size_t f = 0; f < frames.size(); ++f) {
@@ -137,10 +140,12 @@ bool State::covers(const State& o, const uint16_t* live_regs) const {
     if (a.subprog != b.subprog || a.callsite != b.callsite || a.in_callback != b.in_callback) return false;
     const uint16_t live = live_regs != nullptr ? live_regs[f] : uint16_t(0xffff);
     for (int r = 0; r < kRegCount; ++r) {
-      if ((live >> r & 1) && !reg_covers(a.regs[r], b.regs[r], ids)) return false;
+      const bool imprecise = precise != nullptr && !precise->reg(f, r);
+      if ((live >> r & 1) && !reg_covers(a.regs[r], b.regs[r], ids, imprecise)) return false;
     }
     for (size_t s = 0; s < a.slots.size(); ++s) {
-      if (!slot_covers(a.slots[s], s < b.slots.size() ? b.slots[s] : kInvalidSlot, ids)) return false;
+      const bool imprecise = precise != nullptr && !precise->slot(f, s);
+      if (!slot_covers(a.slots[s], s < b.slots.size() ? b.slots[s] : kInvalidSlot, ids, imprecise)) return false;
     }
   }
   for (size_t i = 0; i < refs.size(); ++i) {

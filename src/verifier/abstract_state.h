@@ -96,6 +96,23 @@ struct State;
 
 inline constexpr int kStackSize = 512;  // MAX_BPF_STACK
 inline constexpr int kRegCount = 11;
+inline constexpr size_t kMaxFrames = 8;  // MAX_CALL_FRAMES
+
+// Which scalars of a stored state had their exact range matter to what was proven
+// after it (the kernel's `precise` marks): per frame, a register mask and a mask of
+// the 64 stack slots (a spilled scalar). A scalar without the mark covers any scalar.
+struct PreciseMarks {
+  std::array<uint16_t, kMaxFrames> regs{};
+  std::array<uint64_t, kMaxFrames> slots{};
+  // (Outside the tracked frames and slots: precise, the safe answer.)
+  bool reg(size_t f, int r) const { return f >= kMaxFrames || (regs[f] >> r & 1); }
+  bool slot(size_t f, size_t i) const { return f >= kMaxFrames || i >= 64 || (slots[f] >> i & 1); }
+  bool empty() const {
+    for (size_t f = 0; f < kMaxFrames; ++f)
+      if (regs[f] || slots[f]) return false;
+    return true;
+  }
+};
 
 struct Frame {
   std::array<Reg, kRegCount> regs;
@@ -145,7 +162,9 @@ struct State {
   // Every concrete state `o` describes is also described by this one (pruning).
   // `live_regs`, when given, holds one register mask per frame (liveness.h): registers
   // outside it are never read again before being written, so they are not compared.
-  bool covers(const State& o, const uint16_t* live_regs = nullptr) const;
+  // `precise`, when given, names the scalars whose ranges are compared; any other
+  // scalar covers any scalar (without it, every scalar is compared by range).
+  bool covers(const State& o, const uint16_t* live_regs = nullptr, const PreciseMarks* precise = nullptr) const;
   // The same beliefs (the infinite-loop check: a loop came back to where it was).
   bool same_as(const State& o) const;
   // Scalar ids held by one register or spill only link nothing: dropped, so that

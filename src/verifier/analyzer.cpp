@@ -18,6 +18,14 @@ Analyzer::Analyzer(const VerifyInput& input, const VerifyOptions& options, const
   }
   for (const MapInfo& m : maps_) map_names_.push_back(m.name.empty() ? "map" : m.name);
   done_.resize(graph.size());
+  active_main_.resize(graph.size());
+  precision_ = options.precision == VerifyOptions::Precision::Track;
+  for (const auto& insn : graph.insns) {
+    if (!insn) continue;
+    const auto* j = std::get_if<isa::Jump>(&*insn);
+    const auto* l = std::get_if<isa::LoadImm64>(&*insn);
+    if ((j && j->cond == isa::JmpCond::MayGoto) || (l && l->pseudo == isa::Pseudo::Func)) precision_ = false;
+  }
 }
 
 std::string Analyzer::describe_insn(size_t pc) const { return g_.describe(pc); }
@@ -78,18 +86,45 @@ std::string Analyzer::format_state(const State& s, size_t pc) const {
   return line + "\n";
 }
 
-void Analyzer::fork(const Path& from, State state, size_t pc, uint32_t insn, bool taken) {
+void Analyzer::fork(Path& from, State state, size_t pc, uint32_t insn, bool taken) {
   state.path = std::make_shared<const PathStep>(PathStep{insn, taken, state.path});
   if (from.cp) ++from.cp->active;
   pending_.push_back(Path{std::move(state), pc, from.cp, from.trail});
+  // The counts since the last stored state carry over: a loop that forks every iteration
+  // still stores states (and so finds its repeats).
+  pending_.back().since_checkpoint = from.since_checkpoint;
+  pending_.back().jumps_since_checkpoint = from.jumps_since_checkpoint;
+  if (precision_) {
+    from.hist.freeze();
+    pending_.back().hist = from.hist;
+    pending_.back().hist.push(cur_entry_);  // the forking instruction, as both paths ran it
+  }
 }
 
 namespace {
 // States are stored at most this often along a path (the kernel's heuristic), so a
 // long loop does not keep one state per iteration.
 constexpr uint32_t kCheckpointEvery = 8;
+// Inside a loop (a state stored at the same instruction is still being explored: the path
+// came around), iterations rarely prune one another, so states are stored only after this
+// many instructions or jumps (the kernel's heuristic for looping states).
+constexpr uint32_t kLoopCheckpointInsns = 100;
+constexpr uint32_t kLoopCheckpointJumps = 20;
+// A path's instruction history (precision tracking) is walked back by every use that
+// needs precision: a state is stored at least this often to keep the walks short (the
+// kernel's jmp_history limit).
+constexpr size_t kMaxHistory = 128;
 uint64_t active_key(size_t slot, uint64_t fingerprint) { return fingerprint * 0x9E3779B97F4A7C15ull + slot; }
+// An instruction in one calling context: a subprogram called again from elsewhere is not a loop.
+uint64_t loop_key(size_t slot, const State& s) {
+  if (s.frames.size() <= 1) return slot;
+  return uint64_t(slot) << 32 ^ uint64_t(s.frames.size()) << 24 ^ s.cur().callsite;
+}
 }  // namespace
+
+uint32_t& Analyzer::active_count(uint64_t key) {
+  return key < active_main_.size() ? active_main_[key] : active_at_[key];
+}
 
 void Analyzer::finish_path(Checkpoint* cp) {
   while (cp != nullptr && --cp->active == 0) {
@@ -101,6 +136,9 @@ void Analyzer::finish_path(Checkpoint* cp) {
       }
     }
     done_[cp->slot].push_back(cp);
+    --active_count(cp->loop_key);
+    live_memory_ -= cp->hist.size * sizeof(HistEntry);
+    cp->hist.clear();
     cp = cp->parent;
   }
 }
@@ -127,8 +165,13 @@ bool Analyzer::visit_prune_point(Path& path) {
   if (use_masks && !done.empty()) live_masks(path.state, path.pc, masks);
   for (size_t i = 0; i < done.size(); ++i) {
     Checkpoint& cp = *done[i];
-    if (cp.state.covers(path.state, use_masks ? masks : nullptr)) {
+    static const PreciseMarks kNone;
+    const PreciseMarks* precise = precision_ && !cp.all_precise ? &cp.precise : nullptr;
+    if (opt_.precision == VerifyOptions::Precision::IgnoreForTesting) precise = &kNone;
+    if (cp.state.covers(path.state, use_masks ? masks : nullptr, precise)) {
       ++cp.hits;
+      // What cp's continuation needed precisely, this path's states need too.
+      propagate_precision(cp, path, use_masks ? masks : nullptr);
       return true;
     }
     // A finished state that keeps failing to prune only costs time (the kernel's
@@ -159,7 +202,13 @@ bool Analyzer::visit_prune_point(Path& path) {
     }
   }
   // The fingerprint is only needed to look for an infinite loop or to store a state.
-  const bool store = path.cp == nullptr || path.since_checkpoint >= kCheckpointEvery || may_goto;
+  const uint64_t lkey = loop_key(path.pc, path.state);
+  const bool looping = lkey < active_main_.size() ? active_main_[lkey] != 0
+                                                  : active_at_.count(lkey) != 0 && active_at_[lkey] != 0;
+  const bool store = path.cp == nullptr || may_goto || path.hist.size >= kMaxHistory ||
+                     (looping ? path.since_checkpoint >= kLoopCheckpointInsns ||
+                                    path.jumps_since_checkpoint >= kLoopCheckpointJumps
+                              : path.since_checkpoint >= kCheckpointEvery);
   if (!store && !g_.loop_head[path.pc]) return false;
   const uint64_t fp = path.state.fingerprint();
   if (g_.loop_head[path.pc]) {
@@ -180,14 +229,20 @@ bool Analyzer::visit_prune_point(Path& path) {
   cp->fingerprint = fp;
   cp->parent = path.cp;
   cp->slot = path.pc;
+  cp->hist = std::move(path.hist);
+  path.hist.clear();
   // The path moves from its old checkpoint to the new one, which counts as one
   // active child of the old: the old checkpoint's count is unchanged.
   path.cp = cp.get();
   path.since_checkpoint = 0;
+  path.jumps_since_checkpoint = 0;
+  cp->loop_key = lkey;
+  ++active_count(lkey);
   ++stats_.states_total;
   ++live_states_;
   stats_.states_peak = std::max(stats_.states_peak, live_states_);
-  stats_.peak_memory_bytes = std::max(stats_.peak_memory_bytes, live_memory_ += cp->state.memory_bytes());
+  live_memory_ += cp->state.memory_bytes() + cp->hist.size * sizeof(HistEntry);
+  stats_.peak_memory_bytes = std::max(stats_.peak_memory_bytes, live_memory_);
   active_.emplace(active_key(path.pc, fp), cp.get());
   storage_.push_back(std::move(cp));
   return false;
@@ -204,6 +259,13 @@ void Analyzer::run_path(Path path) {
       return;
     }
     ++path.since_checkpoint;
+    if (g_.insns[path.pc]) {
+      const isa::Instruction& insn = *g_.insns[path.pc];
+      if (std::holds_alternative<isa::Jump>(insn) || std::holds_alternative<isa::Ja>(insn) ||
+          std::holds_alternative<isa::Call>(insn) || std::holds_alternative<isa::Exit>(insn)) {
+        ++path.jumps_since_checkpoint;
+      }
+    }
     if (++stats_.insns_processed > opt_.insn_limit) {
       pc_ = path.pc;
       cur_ = &path.state;
@@ -214,10 +276,14 @@ void Analyzer::run_path(Path path) {
     if (opt_.log_level == 1) {
       path.trail = std::make_shared<const TrailLine>(TrailLine{format_state(path.state, path.pc), path.trail});
     }
+    if (precision_) {
+      cur_entry_ = HistEntry{uint32_t(path.pc), 0, -1, 0, uint8_t(path.state.frames.size() - 1)};
+    }
     if (!step(path)) {
       finish_path(path.cp);
       return;
     }
+    if (precision_) path.hist.push(cur_entry_);
   }
 }
 

@@ -18,6 +18,7 @@
 #include "core/program_type.h"
 #include "verifier/abstract_state.h"
 #include "verifier/liveness.h"
+#include "verifier/precision.h"
 #include "verifier/program_graph.h"
 #include "verifier/verifier.h"
 
@@ -44,6 +45,13 @@ class Analyzer {
     Checkpoint* parent = nullptr;
     uint32_t hits = 0, misses = 0;  // how often it pruned / failed to (useless ones are dropped)
     size_t slot = 0;
+    uint64_t loop_key = 0;  // the slot and calling context (active_at_)
+    // The scalars whose ranges mattered below it (precision.h); all_precise: every one.
+    PreciseMarks precise;
+    bool all_precise = false;
+    // The instructions from the parent's state to this one (walked back by mark_precise;
+    // dropped once the checkpoint is done, since no path below it remains).
+    History hist;
   };
   // Log level 1: the lines of the current path, shared with the paths it forked.
   struct TrailLine {
@@ -56,6 +64,8 @@ class Analyzer {
     Checkpoint* cp = nullptr;
     std::shared_ptr<const TrailLine> trail;
     uint32_t since_checkpoint = 0;  // instructions since the path stored its last state
+    uint32_t jumps_since_checkpoint = 0;  // of them jumps, calls and exits
+    History hist;    // instructions since `cp` (precision tracking)
   };
 
   // --- driver (analyzer.cpp) ---
@@ -67,11 +77,26 @@ class Analyzer {
   // The live registers of each frame of a state at `pc` (caller frames: at their return).
   void live_masks(const State& s, size_t pc, uint16_t* out) const;
   void finish_path(Checkpoint* cp);
-  void fork(const Path& from, State state, size_t pc, uint32_t insn, bool taken);
+  void fork(Path& from, State state, size_t pc, uint32_t insn, bool taken);
   [[noreturn]] void reject(RejectKind kind, const std::string& why);
   std::string format_state(const State& s, size_t pc) const;
   std::string describe_insn(size_t pc) const;
   uint32_t new_id() { return ++id_gen_; }
+
+  // --- precision tracking (precision.cpp) ---
+  // The register's exact range matters here: mark it, and what it came from, precise in
+  // the current path's stored states.
+  void need_precise(int regno);
+  // Marks `need` (scalars of the path's current state) precise back along the path.
+  void mark_precise(const Path& path, PreciseMarks need);
+  // A path pruned by `by` relies on every precise scalar of `by` (live ones, `live` per frame).
+  void propagate_precision(const Checkpoint& by, const Path& path, const uint16_t* live);
+  bool backtrack_history(const History& hist, PreciseMarks& need) const;
+  bool backtrack_entries(const std::vector<HistEntry>& entries, PreciseMarks& need) const;
+  bool take_marks(Checkpoint& cp, PreciseMarks& need);
+  void mark_all_precise(Checkpoint* cp);
+  // A conditional jump's operands' linked copies (ids id_a, id_b), for the backtracking.
+  void record_linked(const State& s, uint32_t id_a, uint32_t id_b);
 
   // --- one instruction; returns false when the path ends ---
   bool step(Path& path);
@@ -136,12 +161,25 @@ class Analyzer {
   // below, by slot and fingerprint (a path meeting one of them again loops forever).
   std::vector<std::vector<Checkpoint*>> done_;
   std::unordered_multimap<uint64_t, Checkpoint*> active_;
+  // Checkpoints still being explored below, per slot and calling context (loop_key): the
+  // main frame's by slot, the others' hashed.
+  std::vector<uint32_t> active_main_;
+  std::unordered_map<uint64_t, uint32_t> active_at_;
+  uint32_t& active_count(uint64_t key);
   std::vector<std::unique_ptr<Checkpoint>> storage_;
   std::vector<Path> pending_;
   size_t pc_ = 0;  // the instruction being checked (for messages)
   const State* cur_ = nullptr;  // the state at pc_ (for the path in messages)
   const Path* cur_path_ = nullptr;
   uint32_t id_gen_ = 0;
+  // Precision tracking is on unless the program has loops verified by widening (may_goto)
+  // or callbacks, whose states are not derived instruction by instruction; then every
+  // scalar is compared by range, as before.
+  bool precision_ = true;
+  HistEntry cur_entry_;  // the instruction being checked, as its path's history will hold it
+  std::vector<std::vector<LinkedLoc>> linked_sets_;
+  int store_src_reg_ = -1;  // the register a store writes (-1: an immediate or none)
+  uint64_t stats_precise_fallbacks_ = 0;
   VerifyStats stats_;
   uint64_t live_states_ = 0;
   uint64_t live_memory_ = 0;

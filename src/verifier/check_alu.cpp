@@ -86,9 +86,12 @@ void Analyzer::exec_alu(State& s, const isa::Alu& a) {
     }
     reject(RejectKind::PointerArithmetic, d + ": 32-bit arithmetic on a pointer is not allowed");
   }
+  // The scalar becomes part of a pointer's offset: its exact range matters.
   if (dst.is_pointer()) {
+    if (!a.src.is_imm) need_precise(a.src.reg);
     pointer_arith(s, a.dst, dst, src, a.op, false);
   } else {
+    need_precise(a.dst);
     pointer_arith(s, a.dst, src, dst, a.op, true);
   }
 }

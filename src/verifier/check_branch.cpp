@@ -121,11 +121,18 @@ void Analyzer::exec_jump(Path& path, const isa::Jump& j) {
     path.pc = fall;
   };
 
+  // A comparison that decides the path relies on its operands' exact ranges.
+  auto need_operands = [&] {
+    need_precise(j.dst);
+    if (!j.src.is_imm) need_precise(j.src.reg);
+  };
   if (dst.is_scalar() && src.is_scalar()) {
     if (auto decided = ScalarValue::branch_taken(j.cond, j.is32, dst.var, src.var)) {
+      need_operands();
       path.pc = *decided ? target : fall;
       return;
     }
+    record_linked(s, dst.id, j.src.is_imm ? 0 : src.id);
     State t = s, f = s;
     ScalarValue ta = dst.var, tb = src.var, fa = dst.var, fb = src.var;
     const bool t_ok = ScalarValue::refine(j.cond, j.is32, true, ta, tb);
@@ -146,9 +153,11 @@ void Analyzer::exec_jump(Path& path, const isa::Jump& j) {
     if (t_ok && f_ok) {
       take_both(std::move(t), std::move(f));
     } else if (t_ok) {
+      need_operands();
       path.state = std::move(t);
       path.pc = target;
     } else {
+      need_operands();
       path.state = std::move(f);  // f_ok, or neither (a contradiction the domain could not see coming)
       path.pc = fall;
     }
@@ -159,6 +168,14 @@ void Analyzer::exec_jump(Path& path, const isa::Jump& j) {
   const bool eq_ne = j.cond == isa::JmpCond::Eq || j.cond == isa::JmpCond::Ne;
   const Reg* ptr = dst.is_pointer() ? &dst : (src.is_pointer() ? &src : nullptr);
   const Reg* other = ptr == &dst ? &src : &dst;
+  // Whether a pointer is compared with NULL depends on the scalar register being 0.
+  if (ptr != nullptr && other->is_scalar()) {
+    if (other == &dst) {
+      need_precise(j.dst);
+    } else if (!j.src.is_imm) {
+      need_precise(j.src.reg);
+    }
+  }
   if (eq_ne && !j.is32 && ptr != nullptr && other->is_null()) {
     const bool jump_if_null = j.cond == isa::JmpCond::Eq;
     if (!ptr->maybe_null && !in_.privileged) {

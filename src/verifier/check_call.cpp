@@ -102,6 +102,7 @@ void Analyzer::exec_helper_call(Path& path, const isa::Call& c) {
         check_helper_mem(s, regno, map->value_size, map->value_size, Access::Write, regno);
         break;
       case core::ArgKind::PtrToMem: case core::ArgKind::PtrToUninitMem: case core::ArgKind::PtrToMemOrNull:
+        if (kind == core::ArgKind::PtrToMemOrNull && r.is_scalar()) need_precise(regno);
         if (kind == core::ArgKind::PtrToMemOrNull && r.is_null()) {
           mem_regno = -1;  // NULL: the size that follows must be 0
           break;
@@ -114,6 +115,7 @@ void Analyzer::exec_helper_call(Path& path, const isa::Call& c) {
         break;
       case core::ArgKind::ConstSize: case core::ArgKind::ConstSizeOrZero: {
         expect(r.is_scalar(), "a size (a scalar)");
+        need_precise(regno);
         if (r.var.smin < 0) {
           reject(RejectKind::HelperArgument, arg + ": the size may be negative (" + r.var.to_string() +
                                                  "): use an unsigned value or check it first");
@@ -135,6 +137,7 @@ void Analyzer::exec_helper_call(Path& path, const isa::Call& c) {
         break;
       }
       case core::ArgKind::ConstAllocSizeOrZero:
+        need_precise(regno);
         expect(r.is_const(), "a known constant size");
         alloc_size = r.var.const_value();
         break;
@@ -146,6 +149,7 @@ void Analyzer::exec_helper_call(Path& path, const isa::Call& c) {
         expect(r.type == RegType::Stack, "a stack pointer");
         break;
       case core::ArgKind::PtrToStackOrNull:
+        if (r.is_scalar()) need_precise(regno);
         expect(r.type == RegType::Stack || r.is_null(), "a stack pointer or NULL");
         break;
       case core::ArgKind::PtrToConstStr: {
@@ -334,6 +338,7 @@ void Analyzer::check_return_code(const State& s) {
     }
     return;
   }
+  if (range) need_precise(0);
   if (range && (r0.var.smin < range->min || r0.var.smax > range->max)) {
     reject(RejectKind::ReturnValue, "R0 is " + r0.var.to_string() + " at exit, but a " + type_->name +
                                         " program must return a value in [" + std::to_string(range->min) + ", " +

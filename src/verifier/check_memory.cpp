@@ -113,6 +113,12 @@ Reg Analyzer::stack_read(State& s, const Reg& base, int regno, int32_t off, uint
   if (all_zero) return Reg::scalar(ScalarValue::constant(0));
   if (any_spill) {
     const Reg& spilled = slot->spill;
+    // A fill: the value is the spilled register's (precision backtracks through the slot).
+    const bool fill = all_spill && b == 0 && size <= slot->spill_size && (spilled.is_scalar() || size == 8);
+    if (fill) {
+      cur_entry_.slot = int8_t((-(fo + 1)) / 8);
+      cur_entry_.slot_frame = uint8_t(base.frame);
+    }
     if (all_spill && b == 0 && size == slot->spill_size) {
       if (spilled.is_pointer() || size == 8) return spilled;
       ScalarValue v = spilled.var.truncate(size);
@@ -201,6 +207,8 @@ void Analyzer::stack_write(State& s, const Reg& base, int regno, int32_t off, ui
     slot.bytes.fill(StackByte::Spill);
     slot.spill = *value;
     slot.spill_size = 8;
+    cur_entry_.slot = int8_t((-(fo + 1)) / 8);
+    cur_entry_.slot_frame = uint8_t(base.frame);
     return;
   }
   check_spill_overwrite(slot);
@@ -215,9 +223,14 @@ void Analyzer::stack_write(State& s, const Reg& base, int regno, int32_t off, ui
     }
     slot.spill = *value;
     slot.spill_size = uint8_t(size);
+    cur_entry_.slot = int8_t((-(fo + 1)) / 8);
+    cur_entry_.slot_frame = uint8_t(base.frame);
     return;
   }
   const bool zero = value && value->is_null();
+  // Known-zero bytes are compared exactly, but cannot be walked back through: the stored
+  // register's value matters (the kernel marks it precise for STACK_ZERO too).
+  if (zero && store_src_reg_ >= 0) need_precise(store_src_reg_);
   for (uint32_t i = 0; i < size; ++i) slot.bytes[b + i] = zero ? StackByte::Zero : StackByte::Misc;
 }
 
@@ -459,7 +472,9 @@ void Analyzer::exec_store(State& s, const isa::Store& st) {
     }
   }
   if (st.release) check_ordered_access(s, st.base, st.off, st.size, false);
+  store_src_reg_ = st.value.is_imm ? -1 : st.value.reg;
   check_mem_access(s, st.base, st.off, st.size, Access::Write, false, &value);
+  store_src_reg_ = -1;
 }
 
 void Analyzer::exec_atomic(State& s, const isa::Atomic& a) {

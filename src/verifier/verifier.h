@@ -106,6 +106,12 @@ struct VerifyOptions {
   uint32_t log_level = 0;
   // BPF_COMPLEXITY_LIMIT_INSNS: instructions processed before giving up.
   uint64_t insn_limit = 1'000'000;
+  // How stored states compare scalars when pruning. Track: by range only those whose
+  // range mattered after the state (the kernel's precision tracking). AllPrecise: every
+  // scalar by range (more states, never less safe). IgnoreForTesting: none by range —
+  // UNSOUND, only for tests that show a program's rejection depends on precision.
+  enum class Precision : uint8_t { Track, AllPrecise, IgnoreForTesting };
+  Precision precision = Precision::Track;
 };
 
 struct VerifyStats {

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -126,6 +127,62 @@ char LICENSE[] SEC("license") = "GPL";
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("no_such_category"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("attached:"), std::string::npos) << r.output;
+}
+
+// Ring buffer records (formatted through BTF) and bpf_printk lines stream while the program is attached.
+TEST(RunLinux, StreamsRingBufferRecordsAndPrintk) {
+  REQUIRE_KERNEL_AND_EXAMPLES();
+  BPFKIT_REQUIRE_BPF_CLANG();
+  const std::string obj = bpfkit::test_support::compile_bpf(R"(
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct event { __u32 pid; __u32 seq; };
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } events SEC(".maps");
+__u32 seq = 0;
+struct event last;  /* a global of the type puts `struct event` into the BTF */
+SEC("tracepoint/syscalls/sys_enter_getppid") int on_getppid(void *ctx) {
+  __u32 pid = bpf_get_current_pid_tgid() >> 32;
+  if (pid != TARGET_PID) return 0;
+  struct event e = {pid, ++seq};
+  last = e;
+  bpf_ringbuf_output(&events, &e, sizeof(e), 0);
+  bpf_printk("getppid by %d, call %d", pid, e.seq);
+  return 0;
+}
+char LICENSE[] SEC("license") = "GPL";
+)", "-DTARGET_PID=" + std::to_string(getpid()));
+  ASSERT_FALSE(obj.empty());
+  Streamed run(kBpfkit + " run --target linux " + obj + " --duration 2 --event-type event");
+  ASSERT_TRUE(run.wait_for("running")) << run.output();
+  for (int i = 0; i < 3; ++i) getppid();
+  ASSERT_EQ(run.finish(), 0) << run.output();
+  const std::string pid = std::to_string(getpid());
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_NE(run.output().find("event events: {\"pid\":" + pid + ",\"seq\":" + std::to_string(i) + "}"),
+              std::string::npos)
+        << run.output();
+  }
+  EXPECT_NE(run.output().find("detached; 3 events"), std::string::npos) << run.output();
+  // trace_pipe has one reader at a time: another test may hold it.
+  if (run.output().find("bpf_printk output will not be shown") == std::string::npos) {
+    EXPECT_NE(run.output().find("bpf_trace_printk: getppid by " + pid + ", call 3"), std::string::npos)
+        << run.output();
+  }
+}
+
+// Without privileges the kernel refuses the first map; the user reads one sentence saying what is needed.
+TEST(RunLinux, MissingPrivilegesAreOneSentence) {
+  REQUIRE_KERNEL_AND_EXAMPLES();
+  if (geteuid() != 0 || run_command("command -v setpriv").status != 0) GTEST_SKIP() << "needs root and setpriv";
+  const auto r = run_command("setpriv --reuid=65534 --regid=65534 --clear-groups " + kBpfkit + " run --target linux " +
+                             kExamples + "open_counter.bpf.o --duration 0");
+  if (r.output.find("Permission denied") != std::string::npos && r.output.find("bpfkit:") == std::string::npos)
+    GTEST_SKIP() << "user nobody cannot run the build's bpfkit: " << r.output;
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("map 'opens': BPF_MAP_CREATE failed: Operation not permitted (EPERM): needs root or CAP_BPF"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
 }
 
 // A program the kernel refuses: its verifier log's end and bpfkit's verdict, side by side.

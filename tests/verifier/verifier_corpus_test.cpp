@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "helpers/runtime_helpers.h"
 #include "testing/verifier_case.h"
 #include "verifier/verifier.h"
 
@@ -18,17 +17,9 @@ namespace {
 const std::string kCorpus = std::string(BPFKIT_SOURCE_DIR) + "/tests/verifier/corpus";
 
 VerifyResult verify_case(const testgen::VerifierCase& c, uint32_t log_level = 0) {
-  VerifyInput in;
-  in.insns = c.insns;
-  in.prog_type = c.prog_type;
-  in.expected_attach_type = c.expected_attach_type;
-  in.maps = c.maps;
-  in.privileged = c.privileged;
-  in.program_name = c.name;
-  in.helpers = &helpers::runtime_helpers();
   VerifyOptions o;
   o.log_level = log_level;
-  return verify_program(in, o);
+  return verify_program(c.verify_input(), o);
 }
 
 // Cases bpfkit's verifier does not yet decide as labelled, each with what is
