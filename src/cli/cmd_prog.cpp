@@ -1,5 +1,6 @@
 // bpfkit prog: the kernel's loaded programs, as `bpftool prog` shows them.
 #include <capstone/capstone.h>
+#include <dlfcn.h>
 
 #include <cstdio>
 #include <iostream>
@@ -220,16 +221,43 @@ int dump_xlated(const lk::KernelProgramInfo& p, bool opcodes, const ToolOptions&
   return 0;
 }
 
+// capstone is opened when `dump jited` needs it, not linked: its tables hold ~77,000
+// pointers the dynamic loader would relocate at every start of bpfkit (~15 ms).
+struct Capstone {
+  decltype(&cs_open) open = nullptr;
+  decltype(&cs_close) close = nullptr;
+  decltype(&cs_disasm) disasm = nullptr;
+  decltype(&cs_free) free = nullptr;
+};
+
+const Capstone& capstone() {
+  static const Capstone api = [] {
+    Capstone c;
+    void* lib = dlopen("libcapstone.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) lib = dlopen("libcapstone.so", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return c;
+    c.open = reinterpret_cast<decltype(&cs_open)>(dlsym(lib, "cs_open"));
+    c.close = reinterpret_cast<decltype(&cs_close)>(dlsym(lib, "cs_close"));
+    c.disasm = reinterpret_cast<decltype(&cs_disasm)>(dlsym(lib, "cs_disasm"));
+    c.free = reinterpret_cast<decltype(&cs_free)>(dlsym(lib, "cs_free"));
+    return c;
+  }();
+  return api;
+}
+
 int dump_jited(const lk::KernelProgramInfo& p, bool opcodes, const ToolOptions& o) {
   if (p.jited.empty()) {
     throw Error("program " + std::to_string(p.id) +
                 " has no JIT image visible here (not jited, or "
                 "kernel.kptr_restrict/bpf_jit_kallsyms hides it)");
   }
+  const Capstone& cs = capstone();
+  if (!cs.open || !cs.close || !cs.disasm || !cs.free)
+    throw Error("prog dump jited needs the capstone library (apt-get install libcapstone4)");
   csh handle;
-  if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK)
-    throw Error("capstone cannot disassemble x86-64");
-  std::unique_ptr<csh, void (*)(csh*)> closer(&handle, [](csh* h) { cs_close(h); });
+  if (cs.open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) throw Error("capstone cannot disassemble x86-64");
+  auto close_handle = [&cs](csh* h) { cs.close(h); };
+  std::unique_ptr<csh, decltype(close_handle)> closer(&handle, close_handle);
   // One function per jited ksym; without them, the whole image as one.
   std::vector<std::pair<uint64_t, uint32_t>> funcs;
   if (!p.jited_ksyms.empty() && p.jited_ksyms.size() == p.jited_func_lens.size()) {
@@ -247,7 +275,7 @@ int dump_jited(const lk::KernelProgramInfo& p, bool opcodes, const ToolOptions& 
     if (name.empty())
       name = "bpf_prog_" + p.tag + (p.name.empty() ? "" : "_" + p.name) + (f ? "_F" + std::to_string(f) : "");
     cs_insn* insns = nullptr;
-    const size_t n = cs_disasm(handle, p.jited.data() + offset, len, addr, 0, &insns);
+    const size_t n = cs.disasm(handle, p.jited.data() + offset, len, addr, 0, &insns);
     json fj;
     fj["name"] = name;
     fj["insns"] = json::array();
@@ -269,7 +297,7 @@ int dump_jited(const lk::KernelProgramInfo& p, bool opcodes, const ToolOptions& 
       }
     }
     const size_t decoded = n ? size_t(insns[n - 1].address - addr + insns[n - 1].size) : 0;
-    if (n) cs_free(insns, n);
+    if (n) cs.free(insns, n);
     if (decoded < len && !o.json) std::cout << "\t(" << (len - decoded) << " bytes capstone cannot decode)\n";
     offset += len;
     out.push_back(std::move(fj));
