@@ -152,14 +152,7 @@ void add_generated() {
     if (lk::kernel_bpf_available()) {
       try {
         for (const bpfkit::verifier::MapInfo& m : p.maps) {
-          bpfkit::maps::MapSpec spec;
-          spec.type = m.type;
-          spec.key_size = m.key_size;
-          spec.value_size = m.value_size;
-          spec.max_entries = m.max_entries;
-          spec.flags = m.flags;
-          spec.name = m.name;
-          s->own_maps.push_back(lk::map_create(spec));
+          s->own_maps.push_back(lk::map_create(bpfkit::target::map_spec_of(m)));
           s->map_fds.push_back(s->own_maps.back().get());
         }
         measure_kernel(*s);

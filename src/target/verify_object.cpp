@@ -43,4 +43,16 @@ verifier::VerifyResult verify_object_program(const object::BpfObject& object, co
   return verifier::verify_program(verify_input_for(object, prog, helpers), options);
 }
 
+maps::MapSpec map_spec_of(const verifier::MapInfo& info) {
+  maps::MapSpec spec;
+  spec.type = info.type;
+  spec.key_size = info.key_size;
+  spec.value_size = info.value_size;
+  spec.max_entries = info.max_entries;
+  spec.flags = info.flags;
+  spec.name = info.name;
+  if (info.inner) spec.inner = std::make_shared<maps::MapSpec>(map_spec_of(*info.inner));
+  return spec;
+}
+
 }  // namespace bpfkit::target

@@ -20,6 +20,7 @@
 #include "testing/differential.h"
 #include "testing/verifier_soundness.h"
 #include "vm/engine.h"
+#include "target/verify_object.h"
 
 namespace bpfkit::testgen {
 namespace {
@@ -57,13 +58,7 @@ class Runner {
   Runner(const SoundProgram& p, const EngineConfig& config) : config_(config), prog_type_(p.prog_type) {
     Rng fill(p.seed ^ 0x6d61707321ull);
     for (const verifier::MapInfo& info : p.maps) {
-      maps::MapSpec spec;
-      spec.type = info.type;
-      spec.key_size = info.key_size;
-      spec.value_size = info.value_size;
-      spec.max_entries = info.max_entries;
-      spec.name = info.name;
-      maps_.push_back(maps::create_map(spec));
+      maps_.push_back(maps::create_map(target::map_spec_of(info)));
       maps::Map& m = *maps_.back();
       std::vector<uint8_t> value(m.user_value_size());
       if (info.type == BPF_MAP_TYPE_ARRAY || info.type == BPF_MAP_TYPE_HASH) {

@@ -10,6 +10,7 @@
 #include "target/linux/bpf_map_syscall.h"
 #include "target/linux/kernel_verify.h"
 #include "testing/large_programs.h"
+#include "target/verify_object.h"
 
 namespace bpfkit::testgen {
 namespace {
@@ -45,14 +46,7 @@ TEST_P(LargeProgramsKernelTest, KernelAccepts) {
   std::vector<lk::UniqueFd> maps;
   std::vector<int> fds;
   for (const verifier::MapInfo& m : p.maps) {
-    maps::MapSpec spec;
-    spec.type = m.type;
-    spec.key_size = m.key_size;
-    spec.value_size = m.value_size;
-    spec.max_entries = m.max_entries;
-    spec.flags = m.flags;
-    spec.name = m.name;
-    maps.push_back(lk::map_create(spec));
+    maps.push_back(lk::map_create(target::map_spec_of(m)));
     fds.push_back(maps.back().get());
   }
   lk::KernelVerifyRequest req;

@@ -31,6 +31,7 @@
 #include "target/linux/kernel_verify.h"
 #include "target/linux/bpf_syscall.h"
 #include "testing/verifier_case.h"
+#include "target/verify_object.h"
 
 namespace bpfkit {
 namespace {
@@ -224,23 +225,7 @@ auto unprivileged(Load load, std::string* why_not) {
 }
 
 lk::UniqueFd create_map(const verifier::MapInfo& m) {
-  maps::MapSpec spec;
-  spec.type = m.type;
-  spec.key_size = m.key_size;
-  spec.value_size = m.value_size;
-  spec.max_entries = m.max_entries;
-  spec.flags = m.flags;
-  spec.name = m.name;
-  if (m.inner) {
-    auto inner = std::make_shared<maps::MapSpec>();
-    inner->type = m.inner->type;
-    inner->key_size = m.inner->key_size;
-    inner->value_size = m.inner->value_size;
-    inner->max_entries = m.inner->max_entries;
-    inner->flags = m.inner->flags;
-    spec.inner = inner;
-  }
-  lk::UniqueFd fd = lk::map_create(spec);
+  lk::UniqueFd fd = lk::map_create(target::map_spec_of(m));
   if (!m.initial_value.empty()) {
     const uint32_t key = 0;
     const int rc = lk::map_update_elem(fd.get(), &key, m.initial_value.data(), BPF_ANY);
