@@ -18,6 +18,7 @@
 #include "object/bpf_object.h"
 #include "target/linux/bpf_syscall.h"
 #include "target/linux/linux_target.h"
+#include "target/linux/trace_pipe.h"
 #include "target/target.h"
 #include "target/user/user_target.h"
 
@@ -214,8 +215,12 @@ TEST(ExamplesKernel, HelloPrintsWhatTheKernelPrints) {
   t.user = make_user_target(opts)->load(t.object);
   t.kernel = make_linux_target()->load(t.object);
 
-  // Clear the trace buffer, then write through the attached program.
-  std::ofstream(*root + "/trace") << "";
+  // trace_pipe, opened before the write: lines are consumed by whoever reads them, and the kernel admits one
+  // reader at a time, so holding it keeps other tests (which wait for it) from taking this test's line.
+  linux_kernel::TracePipeOptions pipe_options;
+  pipe_options.pid = int32_t(me);
+  pipe_options.busy_wait_ms = 10'000;
+  linux_kernel::TracePipe pipe(pipe_options);
   {
     ThreadTracepoint attach("syscalls/sys_enter_write", linux_kernel::program_fd(*t.kernel->find_program("hello")));
     int fd = open("/dev/null", O_WRONLY);
@@ -223,15 +228,11 @@ TEST(ExamplesKernel, HelloPrintsWhatTheKernelPrints) {
     ASSERT_EQ(write(fd, "hello!", 6), 6);
     close(fd);
   }
-  std::ifstream trace(*root + "/trace");
-  std::string kernel_line, line;
-  while (std::getline(trace, line)) {
-    const size_t at = line.find("bpf_trace_printk: ");
-    if (at != std::string::npos && line.find("pid " + std::to_string(me)) != std::string::npos) {
-      kernel_line = line.substr(at + 18);
-    }
+  std::string kernel_line;
+  for (int i = 0; i < 20 && kernel_line.empty(); ++i) {
+    pipe.poll(100, [&](const linux_kernel::TraceLine& l) { kernel_line = l.message; });
   }
-  ASSERT_FALSE(kernel_line.empty()) << "no line from the kernel in " << *root << "/trace";
+  ASSERT_FALSE(kernel_line.empty()) << "no line from the kernel in " << pipe.path();
 
   // The same write on the userspace target: fd, count as the kernel saw them.
   auto* prog = dynamic_cast<user::UserProgram*>(t.user->find_program("hello"));

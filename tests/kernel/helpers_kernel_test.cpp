@@ -20,6 +20,7 @@
 #include "isa/assembler.h"
 #include "kernel_test_util.h"
 #include "target/linux/bpf_syscall.h"
+#include "target/linux/trace_pipe.h"
 
 namespace bpfkit {
 namespace {
@@ -620,16 +621,17 @@ std::string stack_string(const std::string& text, size_t& size) {
   return t;
 }
 
-// The last line of the trace buffer that contains `marker`, from its bpf_trace_printk text on.
-std::string trace_line_with(const std::string& marker) {
-  std::ifstream trace("/sys/kernel/tracing/trace");
-  std::string line, found;
-  while (std::getline(trace, line)) {
-    if (line.find(marker) != std::string::npos) found = line;
+// The bpf_trace_printk text of the line that contains `marker`, read from trace_pipe (held by this
+// test for its whole run: lines are consumed by whoever reads them, one reader at a time); "" when none
+// comes within `wait_ms`.
+std::string trace_line_with(lk::TracePipe& pipe, const std::string& marker, int wait_ms) {
+  std::string found;
+  for (int waited = 0; found.empty() && waited < wait_ms; waited += 50) {
+    pipe.poll(50, [&](const lk::TraceLine& l) {
+      if (l.message.find(marker) != std::string::npos) found = l.message;
+    });
   }
-  const std::string tag = "bpf_trace_printk: ";
-  const size_t at = found.find(tag);
-  return at == std::string::npos ? "" : found.substr(at + tag.size());
+  return found;
 }
 
 class TracePrintkKernel : public kernel_test::KernelTest {};
@@ -637,6 +639,10 @@ class TracePrintkKernel : public kernel_test::KernelTest {};
 // bpf_trace_printk's return value and the line it writes, kernel against bpfkit.
 TEST_F(TracePrintkKernel, SameLineAndReturnValue) {
   if (access("/sys/kernel/tracing/trace", R_OK) != 0) GTEST_SKIP() << "skipped: tracefs is not mounted";
+  lk::TracePipeOptions pipe_options;
+  pipe_options.pid = int32_t(getpid());
+  pipe_options.busy_wait_ms = 10'000;
+  lk::TracePipe pipe(pipe_options);
   const std::vector<uint8_t> packet(64, 0);
   struct Case {
     std::string fmt;
@@ -660,7 +666,7 @@ TEST_F(TracePrintkKernel, SameLineAndReturnValue) {
     SCOPED_TRACE(fmt);
     lk::UniqueFd fd = lk::load_program(BPF_PROG_TYPE_XDP, isa::assemble(text), lk::LoadOptions{.name = "bpfkit_tp"});
     const uint32_t kernel_ret = lk::test_run_program(fd.get(), packet).retval;
-    const std::string kernel_line = trace_line_with(marker);
+    const std::string kernel_line = trace_line_with(pipe, marker, int32_t(kernel_ret) < 0 ? 100 : 2000);
 
     core::ExecEnv env = helpers::testing::runtime_env();
     std::vector<std::string> lines;

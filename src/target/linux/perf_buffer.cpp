@@ -244,16 +244,8 @@ ConsumeResult PerfBuffer::poll(int timeout_ms) {
     if (errno == EINTR) return {};
     throw PerfBufferError("perf buffer '" + name_ + "': epoll_wait failed: " + errno_text(errno));
   }
-  ConsumeResult total;
-  for (int i = 0; i < n; ++i) {
-    const ConsumeResult r = consume_buffer(size_t(events[size_t(i)].data.u64));
-    total.records += r.records;
-    if (r.stopped_by) {
-      total.stopped_by = r.stopped_by;
-      break;
-    }
-  }
-  return total;
+  // The sources epoll says are ready, in its order.
+  return consume_in_turn(size_t(n), [&](size_t i) { return consume_buffer(size_t(events[i].data.u64)); });
 }
 
 }  // namespace bpfkit::target::linux_kernel

@@ -145,16 +145,8 @@ ConsumeResult RingBuffer::poll(int timeout_ms) {
     if (errno == EINTR) return {};
     throw RingBufferError("ring buffer: epoll_wait failed: " + errno_text(errno));
   }
-  ConsumeResult total;
-  for (int i = 0; i < n; ++i) {
-    const ConsumeResult r = consume_ring(size_t(events[size_t(i)].data.u64));
-    total.records += r.records;
-    if (r.stopped_by) {
-      total.stopped_by = r.stopped_by;
-      break;
-    }
-  }
-  return total;
+  // The sources epoll says are ready, in its order.
+  return consume_in_turn(size_t(n), [&](size_t i) { return consume_ring(size_t(events[i].data.u64)); });
 }
 
 }  // namespace bpfkit::target::linux_kernel

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "target/linux/tracefs.h"
 #include "target/target.h"
@@ -31,7 +33,12 @@ TracePipe::TracePipe(TracePipeOptions options) : options_(std::move(options)) {
   } else {
     path_ = options_.path;
   }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.busy_wait_ms);
   fd_.reset(open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  while (!fd_ && errno == EBUSY && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    fd_.reset(open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  }
   if (!fd_) {
     const int err = errno;
     const char* hint = err == EACCES || err == EPERM ? " (reading it needs root)"

@@ -35,6 +35,9 @@ struct TracePipeOptions {
   bool printk_only = true;
   // The file to read; empty: trace_pipe in tracefs (mounted when it is not).
   std::string path;
+  // While another process holds trace_pipe (the kernel admits one reader), keep trying
+  // to open it this long before giving up with EBUSY.
+  int busy_wait_ms = 0;
 };
 
 class TracePipe {
