@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "cli/command.h"
@@ -19,8 +21,32 @@ CommandRegistration::CommandRegistration(std::string name, CommandSetup setup) {
 
 }  // namespace bpfkit::cli
 
+namespace {
+
+// bpftool takes its output options before the object (`bpftool -j prog list`); the
+// bpftool-like subcommands take them after their name. Moves such leading options
+// behind the subcommand so both spellings work.
+std::vector<char*> bpftool_order(int argc, char** argv) {
+  static const std::vector<std::string> kTools = {"prog", "map", "link", "feature"};
+  static const std::vector<std::string> kOutput = {"-j", "--json", "-p", "--pretty"};
+  std::vector<char*> args(argv, argv + argc);
+  size_t first = 1;
+  while (first < args.size() && std::find(kOutput.begin(), kOutput.end(), args[first]) != kOutput.end()) ++first;
+  if (first == 1 || first >= args.size() ||
+      std::find(kTools.begin(), kTools.end(), args[first]) == kTools.end()) {
+    return args;
+  }
+  std::rotate(args.begin() + 1, args.begin() + first, args.begin() + first + 1);
+  return args;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace bpfkit::cli;
+  std::vector<char*> args = bpftool_order(argc, argv);
+  argc = int(args.size());
+  argv = args.data();
   CLI::App app{"bpfkit: eBPF implemented in C++ (verifier, interpreter, JIT, maps, hooks, tracing)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "bpfkit 0.1.0");

@@ -160,6 +160,10 @@ TEST_F(ToolingKernelTest, ProgListAgreesWithBpftool) {
       << plain.output;
   const json by_name = run_json(kBpfkit + " prog show name xdp_blocklist -j");
   EXPECT_NE(find_id(by_name, prog_id_), nullptr);
+  // bpftool's order: output options before the object.
+  const json first = run_json(kBpfkit + " -j -p prog show id " + std::to_string(prog_id_));
+  EXPECT_EQ(first.value("id", 0u), prog_id_) << first.dump();
+  EXPECT_EQ(first.value("name", ""), "xdp_blocklist") << first.dump();
 }
 
 TEST_F(ToolingKernelTest, MapListAgreesWithBpftool) {
