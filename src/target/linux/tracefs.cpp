@@ -1,15 +1,13 @@
 #include "target/linux/tracefs.h"
 
-#include <sys/mount.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <system_error>
 
+#include "core/tracepoint_format.h"
 #include "target/target.h"
 
 namespace bpfkit::target::linux_kernel {
@@ -18,13 +16,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kTracefs = "/sys/kernel/tracing";
-constexpr const char* kDebugfsTracing = "/sys/kernel/debug/tracing";
-
-bool has_events(const std::string& dir) {
-  std::error_code ec;
-  return fs::is_directory(fs::path(dir) / "events", ec);
-}
-
 // Names of the subdirectories of `dir` (empty when it cannot be read).
 std::vector<std::string> subdirectories(const fs::path& dir) {
   std::vector<std::string> names;
@@ -78,23 +69,10 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 std::string tracefs_path() {
-  static std::mutex mutex;
-  static std::string found;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (!found.empty()) return found;
-  if (has_events(kTracefs)) return found = kTracefs;
-  // Not mounted (the directory exists but is empty): mount it, as `mount -t tracefs nodev
-  // /sys/kernel/tracing`.
-  std::string mount_error;
-  std::error_code ec;
-  if (fs::is_directory(kTracefs, ec)) {
-    if (mount("nodev", kTracefs, "tracefs", 0, nullptr) == 0 && has_events(kTracefs)) return found = kTracefs;
-    mount_error = std::string(" and mounting it failed (") + std::strerror(errno) + ")";
-  }
-  if (has_events(kDebugfsTracing)) return found = kDebugfsTracing;
-  throw TargetError(std::string("tracefs is not mounted at ") + kTracefs + mount_error +
-                    ": run `mount -t tracefs nodev " + kTracefs +
-                    "` as root (the kernel needs CONFIG_TRACING)");
+  // core::tracefs_root finds tracefs and mounts it when /sys/kernel/tracing is empty.
+  if (std::optional<std::string> root = core::tracefs_root()) return *root;
+  throw TargetError(std::string("tracefs is not mounted at ") + kTracefs + " and mounting it failed: run `mount -t "
+                    "tracefs nodev " + kTracefs + "` as root (the kernel needs CONFIG_TRACING)");
 }
 
 TracepointName parse_tracepoint_name(std::string_view text) {
