@@ -6,7 +6,7 @@ PKGS="cmake g++ make pkg-config
   libcli11-dev libcapstone-dev
   clang llvm libclang-rt-14-dev
   linux-libc-dev bpftool iproute2 ccache
-  libpcap-dev nlohmann-json3-dev libbpf-dev"
+  libpcap-dev nlohmann-json3-dev libbpf-dev bpftrace"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -27,9 +27,12 @@ enum class ArgKind : uint8_t { None, Anything, ConstMapPtr, PtrToMapKey, PtrToMa
                                PtrToFunc,             // callback subprogram (bpf_loop, for_each_map_elem)
                                PtrToStackOrNull,      // callback context
                                PtrToAllocMem,         // a ringbuf_reserve record (released by the call)
-                               ConstAllocSizeOrZero };  // the size of the record ringbuf_reserve returns
+                               ConstAllocSizeOrZero,  // the size of the record ringbuf_reserve returns
+                               PtrToSockCommonRelease };  // an acquired socket (released by the call)
 enum class RetKind : uint8_t { Integer, Void, PtrToMapValueOrNull, PtrToMemOrNull,
-                               PtrToAllocMemOrNull };  // ringbuf_reserve: a record to submit or discard
+                               PtrToAllocMemOrNull,     // ringbuf_reserve: a record to submit or discard
+                               PtrToSocketOrNull,       // sk_lookup_tcp/udp: an acquired socket to release
+                               PtrToSockCommonOrNull };  // skc_lookup_tcp: the same, maybe request/timewait
 
 struct HelperProto {
   RetKind ret = RetKind::Integer;

@@ -53,6 +53,7 @@ void add_packet_helpers(core::HelperTable& table);
 void add_checksum_helpers(core::HelperTable& table);
 void add_ringbuf_helpers(core::HelperTable& table);
 void add_callback_helpers(core::HelperTable& table);
+void add_socket_helpers(core::HelperTable& table);
 
 // Shorthand for prototypes.
 using core::ArgKind;

@@ -1,5 +1,5 @@
 // Packet helpers on env->packet: bpf_xdp_adjust_head/_tail/_meta, bpf_redirect,
-// bpf_redirect_map, bpf_skb_load_bytes, bpf_skb_store_bytes. Bounds and return
+// bpf_redirect_map, bpf_skb_load_bytes, bpf_skb_store_bytes, bpf_skb_pull_data. Bounds and return
 // codes are the kernel's; moving data also updates the context's 32-bit copies.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -167,6 +167,18 @@ uint64_t skb_store_bytes(BPFKIT_HELPER_ARGS) {
   return 0;
 }
 
+// Makes the first len bytes (0: the linear part) readable and writable through the packet
+// pointers (bpf_try_make_writable). bpfkit's skb is linear, as BPF_PROG_TEST_RUN builds it,
+// so every byte already is: a length up to the packet's succeeds, a longer one fails with
+// -ENOMEM as pskb_may_pull does. The verifier has invalidated the program's packet pointers.
+uint64_t skb_pull_data(BPFKIT_HELPER_ARGS) {
+  BPFKIT_HELPER_UNUSED;
+  core::PacketState* p = packet_or_abort(env, "skb_pull_data");
+  if (!p) return 0;
+  const uint32_t len = uint32_t(r2);  // the kernel's argument is a u32
+  return len > uint64_t(p->data_end - p->data) ? neg(-ENOMEM) : 0;
+}
+
 }  // namespace
 
 void add_packet_helpers(core::HelperTable& t) {
@@ -184,6 +196,7 @@ void add_packet_helpers(core::HelperTable& t) {
   t.add({BPF_FUNC_skb_store_bytes, "skb_store_bytes",
          proto(RetKind::Integer, {A::PtrToCtx, A::Anything, A::PtrToMem, A::ConstSize, A::Anything}),
          skb_store_bytes});
+  t.add({BPF_FUNC_skb_pull_data, "skb_pull_data", adjust, skb_pull_data});
 }
 
 }  // namespace bpfkit::helpers::detail

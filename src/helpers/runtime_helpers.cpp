@@ -79,6 +79,7 @@ core::HelperTable build() {
   detail::add_checksum_helpers(table);
   detail::add_ringbuf_helpers(table);
   detail::add_callback_helpers(table);
+  detail::add_socket_helpers(table);
   return table;
 }
 

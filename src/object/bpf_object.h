@@ -112,6 +112,17 @@ class BpfObject {
   // naming where the object is malformed or what it uses that bpfkit does not support.
   static BpfObject parse(std::vector<uint8_t> bytes, const ObjectLoadOptions& options = {});
   static BpfObject open(const std::string& path, ObjectLoadOptions options = {});
+  // An object made by a code generator rather than read from ELF (the tracing
+  // language's compiler): programs already linked, map references by index, no BTF.
+  static BpfObject assemble(std::string name, std::string license, std::vector<ProgramDefinition> programs,
+                            std::vector<MapDefinition> maps) {
+    BpfObject o;
+    o.name_ = std::move(name);
+    o.license_ = std::move(license);
+    o.programs_ = std::move(programs);
+    o.maps_ = std::move(maps);
+    return o;
+  }
 
   const std::string& name() const { return name_; }
   const std::string& license() const { return license_; }

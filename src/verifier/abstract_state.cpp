@@ -20,6 +20,8 @@ std::string_view reg_type_name(RegType t) {
     case RegType::PacketEnd: return "pkt_end";
     case RegType::Mem: return "mem";
     case RegType::Func: return "func";
+    case RegType::Socket: return "sock";
+    case RegType::SockCommon: return "sock_common";
   }
   return "?";
 }

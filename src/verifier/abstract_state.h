@@ -30,6 +30,8 @@ enum class RegType : uint8_t {
   PacketEnd,   // data_end: only for comparisons
   Mem,         // helper-returned memory of Reg::mem_size bytes (ringbuf record)
   Func,        // a subprogram's address (callbacks)
+  Socket,      // PTR_TO_SOCKET: a full socket (struct bpf_sock fields), from sk_lookup_tcp/udp
+  SockCommon,  // PTR_TO_SOCK_COMMON: any socket (also request/timewait): __sk_buff.sk, skc_lookup_tcp
 };
 
 std::string_view reg_type_name(RegType t);
@@ -43,13 +45,16 @@ struct Reg {
   // when the offset is fixed), as the kernel keeps var_off and bounds on pointers.
   ScalarValue var = ScalarValue::constant(0);
   uint32_t id = 0;      // pointers from one lookup/reserve share it (null checks); packet pointers share ranges
-  uint32_t ref_id = 0;  // the reference this pointer holds (ringbuf record), 0: none
+  uint32_t ref_id = 0;  // the reference this pointer holds (ringbuf record, socket), 0: none
   uint32_t map = 0;     // MapPtr/MapValue/MapKey: index into the analyzer's map table
   uint32_t mem_size = 0;  // Mem: bytes from offset 0
   uint32_t range = 0;     // Packet/PacketMeta: bytes proven readable from off (with var offset 0)
   uint32_t frame = 0;     // Stack: which frame
   uint32_t subprog = 0;   // Func: the subprogram
-  bool released = false;  // NotInit because the reference it held was released (use after release)
+  // The pointer's type where the reference it held was released (ringbuf record, socket) or a
+  // helper that moves packet data invalidated it (a packet pointer): the register is then an
+  // unknown scalar, or NotInit without CAP_PERFMON, as in the kernel. For messages.
+  RegType released = RegType::NotInit;
 
   static Reg scalar(ScalarValue v) {
     Reg r;
@@ -69,6 +74,7 @@ struct Reg {
   bool is_const() const { return type == RegType::Scalar && var.is_const(); }
   bool is_null() const { return is_const() && var.const_value() == 0; }
   bool is_packet() const { return type == RegType::Packet || type == RegType::PacketMeta; }
+  bool is_socket() const { return type == RegType::Socket || type == RegType::SockCommon; }
   // "scalar(umax=255,var_off=(0x0; 0xff))", "map_value(map=counts,off=8)", "fp-16", ...
   std::string to_string(const std::vector<std::string>& map_names) const;
   friend bool operator==(const Reg&, const Reg&) = default;
@@ -132,7 +138,7 @@ struct Frame {
   StackSlot& grow_to(int32_t fp_off);             // the slot, created Invalid if needed
 };
 
-// An acquired reference (a ringbuf record) and where it was acquired.
+// An acquired reference (a ringbuf record, a socket) and where it was acquired (the helper call).
 struct Reference {
   uint32_t id = 0;
   uint32_t insn = 0;

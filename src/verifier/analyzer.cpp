@@ -33,7 +33,16 @@ std::string Analyzer::describe_insn(size_t pc) const { return g_.describe(pc); }
 const Reg& Analyzer::read_reg(const State& s, int regno, const std::string& what) {
   const Reg& r = s.reg(regno);
   if (r.type != RegType::NotInit) return r;
-  if (r.released) {
+  const RegType was = r.released;
+  if (was == RegType::Packet || was == RegType::PacketMeta || was == RegType::PacketEnd) {
+    reject(RejectKind::UninitRegister, what + " held a packet pointer, which a helper that moves packet data "
+                                              "invalidated: load data and data_end again and compare them");
+  }
+  if (was == RegType::Socket || was == RegType::SockCommon) {
+    reject(RejectKind::ReferenceInvalid,
+           what + " refers to a socket that was already released (bpf_sk_release)");
+  }
+  if (r.released != RegType::NotInit) {
     reject(RejectKind::ReferenceInvalid, what + " refers to a record that was already submitted or discarded");
   }
   reject(RejectKind::UninitRegister, what + " is read before it is written");

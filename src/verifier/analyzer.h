@@ -81,6 +81,8 @@ class Analyzer {
   [[noreturn]] void reject(RejectKind kind, const std::string& why);
   std::string format_state(const State& s, size_t pc) const;
   std::string describe_insn(size_t pc) const;
+  // "the socket acquired by bpf_sk_lookup_tcp at insn 7 (call 84) (reference id=2) is not released ..."
+  std::string describe_reference(const Reference& ref) const;
   uint32_t new_id() { return ++id_gen_; }
 
   // --- precision tracking (precision.cpp) ---
@@ -192,6 +194,10 @@ class Analyzer {
 bool helper_changes_packet_data(int32_t id);
 // Whether `map_type` may be passed to helper `id` (check_map_func_compatibility).
 bool helper_accepts_map(int32_t id, uint32_t map_type);
+// Whether a `size`-byte load at `off` of struct bpf_sock is allowed through a socket pointer
+// (bpf_sock_is_valid_access; `common`: a sock_common, bpf_sock_common_is_valid_access). Sets
+// `field` to the field's name when `off` lies in one (socket_fields.cpp).
+bool sock_access_ok(bool common, int64_t off, uint32_t size, std::string* field);
 // Callback-taking helpers: which argument is the callback and the range its R0 must lie in.
 struct CallbackInfo {
   int func_arg = -1;  // 0-based argument index of the callback, -1: none

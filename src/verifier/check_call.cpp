@@ -1,6 +1,6 @@
 // Calls and exits: helper calls checked against the one helper table's
 // prototypes (argument kinds, memory sizes, the map they act on), references
-// acquired and released (ringbuf records), bpf-to-bpf calls as new frames,
+// acquired and released (ringbuf records, sockets), bpf-to-bpf calls as new frames,
 // callbacks (bpf_loop, for_each_map_elem) run as frames that return into the
 // helper, and the return-value rules at the program's exit.
 #include <algorithm>
@@ -20,7 +20,11 @@ bool is_map_in_map(uint32_t type) {
 
 void Analyzer::invalidate_packet_pointers(State& s) {
   auto clear = [&](Reg& r) {
-    if (r.is_packet() || r.type == RegType::PacketEnd) r = in_.privileged ? Reg::unknown_scalar() : Reg{};
+    if (r.is_packet() || r.type == RegType::PacketEnd) {
+      const RegType was = r.type;
+      r = in_.privileged ? Reg::unknown_scalar() : Reg{};
+      r.released = was;  // for the message of a later use
+    }
   };
   for (Frame& f : s.frames) {
     for (Reg& r : f.regs) clear(r);
@@ -171,6 +175,23 @@ void Analyzer::exec_helper_call(Path& path, const isa::Call& c) {
         expect(r.type == RegType::Func, "a callback function (a subprogram's address)");
         callback = r.subprog;
         break;
+      case core::ArgKind::PtrToSockCommonRelease:
+        if (!r.is_socket()) {
+          reject(RejectKind::ReferenceInvalid,
+                 arg + " must be a socket from bpf_sk_lookup_tcp, bpf_sk_lookup_udp or bpf_skc_lookup_tcp, "
+                       "but it holds " + r.to_string(map_names_));
+        }
+        if (r.ref_id == 0) {
+          reject(RejectKind::ReferenceInvalid,
+                 arg + " must be referenced when passed to a release function: " + r.to_string(map_names_) +
+                     " was not acquired by a lookup (the context's socket belongs to the kernel)");
+        }
+        if (r.off != 0 || !(r.var.is_const() && r.var.const_value() == 0)) {
+          reject(RejectKind::ReferenceInvalid, arg + " must point to the socket's start (it is at offset " +
+                                                   std::to_string(r.off) + ")");
+        }
+        release_ref = r.ref_id;
+        break;
       case core::ArgKind::PtrToAllocMem:
         if (r.type != RegType::Mem || r.ref_id == 0 || r.maybe_null) {
           reject(RejectKind::ReferenceInvalid, arg + " must be a record from bpf_ringbuf_reserve that was checked "
@@ -186,8 +207,8 @@ void Analyzer::exec_helper_call(Path& path, const isa::Call& c) {
   }
   if (c.imm == BPF_FUNC_tail_call) {
     if (!s.refs.empty()) {
-      reject(RejectKind::ReferenceLeak, "bpf_tail_call would leak the reference acquired at insn " +
-                                            std::to_string(s.refs.front().insn));
+      reject(RejectKind::ReferenceLeak,
+             "bpf_tail_call would leak a reference: " + describe_reference(s.refs.front()) + " before the call");
     }
     uint32_t callers = 0;
     for (size_t f = 0; f + 1 < s.frames.size(); ++f) {
@@ -206,8 +227,11 @@ void Analyzer::exec_helper_call(Path& path, const isa::Call& c) {
     for (Frame& f : s.frames) {
       for (Reg& r : f.regs) {
         if (r.ref_id == release_ref) {
-          r = Reg{};
-          r.released = true;
+          // As the kernel: a number with CAP_PERFMON (copying it is fine, using it as a
+          // pointer is not), unreadable without.
+          const RegType was = r.type;
+          r = in_.privileged ? Reg::unknown_scalar() : Reg{};
+          r.released = was;
         }
       }
       for (StackSlot& slot : f.slots) {
@@ -256,6 +280,15 @@ void Analyzer::exec_helper_call(Path& path, const isa::Call& c) {
       r0.ref_id = r0.id;
       s.refs.push_back(Reference{r0.ref_id, uint32_t(pc_)});
       break;
+    case core::RetKind::PtrToSocketOrNull: case core::RetKind::PtrToSockCommonOrNull:
+      // An acquired reference, as a ringbuf record: NULL-checked, then released on every path.
+      r0 = Reg::pointer(h->proto.ret == core::RetKind::PtrToSocketOrNull ? RegType::Socket
+                                                                         : RegType::SockCommon);
+      r0.maybe_null = true;
+      r0.id = new_id();
+      r0.ref_id = r0.id;
+      s.refs.push_back(Reference{r0.ref_id, uint32_t(pc_)});
+      break;
   }
   s.reg(0) = r0;
   path.pc = pc_ + 1;
@@ -265,6 +298,23 @@ void Analyzer::exec_helper_call(Path& path, const isa::Call& c) {
     // above continues; a second path runs the callback.
     enter_callback(path, callback, cb_ctx, cb.ret_min, cb.ret_max);
   }
+}
+
+std::string Analyzer::describe_reference(const Reference& ref) const {
+  const auto* call = g_.insns[ref.insn] ? std::get_if<isa::Call>(&*g_.insns[ref.insn]) : nullptr;
+  const core::HelperSpec* h = call ? helpers_->find(call->imm) : nullptr;
+  const std::string id = " (reference id=" + std::to_string(ref.id) + ")";
+  if (h != nullptr && h->proto.ret == core::RetKind::PtrToAllocMemOrNull) {
+    return "the ring buffer record reserved at " + describe_insn(ref.insn) + id +
+           " is neither submitted nor discarded";
+  }
+  const bool socket = h != nullptr && (h->proto.ret == core::RetKind::PtrToSocketOrNull ||
+                                       h->proto.ret == core::RetKind::PtrToSockCommonOrNull);
+  if (socket) {
+    return "the socket acquired by bpf_" + h->name + " at " + describe_insn(ref.insn) + id +
+           " is not released (pass it to bpf_sk_release once it is checked against NULL)";
+  }
+  return "the reference acquired at " + describe_insn(ref.insn) + id + " is not released";
 }
 
 void Analyzer::enter_callback(Path& path, uint32_t subprog, const Reg& ctx_arg, uint32_t ret_min,
@@ -351,9 +401,7 @@ bool Analyzer::exec_exit(Path& path) {
   check_stack_limits(s);
   if (s.frames.size() == 1) {
     if (!s.refs.empty()) {
-      reject(RejectKind::ReferenceLeak, "the reference acquired at insn " + std::to_string(s.refs.front().insn) +
-                                            " (" + describe_insn(s.refs.front().insn) +
-                                            ") is not released on this path");
+      reject(RejectKind::ReferenceLeak, describe_reference(s.refs.front()) + " on this path");
     }
     check_return_code(s);
     return false;

@@ -277,6 +277,13 @@ Reg Analyzer::check_mem_access(State& s, int regno, int32_t off, uint32_t size, 
           case core::CtxFieldKind::PacketData: return Reg::pointer(RegType::Packet);
           case core::CtxFieldKind::PacketEnd: return Reg::pointer(RegType::PacketEnd);
           case core::CtxFieldKind::PacketMeta: return Reg::pointer(RegType::PacketMeta);
+          case core::CtxFieldKind::Socket: {
+            // The skb's socket, or NULL: the kernel's, so readable but not the program's to release.
+            Reg sk = Reg::pointer(RegType::SockCommon);
+            sk.maybe_null = true;
+            sk.id = new_id();
+            return sk;
+          }
           default: break;
         }
       }
@@ -314,6 +321,25 @@ Reg Analyzer::check_mem_access(State& s, int regno, int32_t off, uint32_t size, 
       if (write) reject(RejectKind::ReadOnlyWrite, "write into a map key through " + r);
       check_bounded_region(base, regno, off, size, maps_[base.map].key_size, "map key");
       return Reg::scalar(ScalarValue::loaded(size, sign_extend));
+    case RegType::Socket: case RegType::SockCommon: {
+      // struct bpf_sock, read only, field by field (the kernel rewrites each load into
+      // one of the socket's own fields). No arithmetic reaches a socket pointer.
+      const std::string what(reg_type_name(base.type));
+      if (write) {
+        reject(RejectKind::InvalidMemAccess, r + " cannot write into " + what + " (sockets are read only)");
+      }
+      std::string field;
+      const int64_t at = int64_t(base.off) + off;
+      if (!base.var.is_const() || !sock_access_ok(base.type == RegType::SockCommon, at, size, &field)) {
+        reject(RejectKind::InvalidMemAccess,
+               "invalid " + what + " access through " + r + " at offset " + std::to_string(at) + ", " +
+                   std::to_string(size) + " bytes" + (field.empty() ? "" : " (bpf_sock." + field + ")") +
+                   (base.type == RegType::SockCommon && sock_access_ok(false, at, size, nullptr)
+                        ? ": only a full socket has it, and a sock_common may be a request or timewait socket"
+                        : ""));
+      }
+      return Reg::scalar(ScalarValue::loaded(size, sign_extend));
+    }
     case RegType::Packet: case RegType::PacketMeta: {
       if (write && !packet_writable()) {
         reject(RejectKind::ReadOnlyWrite, "a " + type_->name + " program cannot write into the packet");
@@ -333,9 +359,20 @@ Reg Analyzer::check_mem_access(State& s, int regno, int32_t off, uint32_t size, 
       return write ? Reg{} : Reg::scalar(ScalarValue::loaded(size, sign_extend));
     }
     default:
+      if (base.is_scalar() && (base.released == RegType::Mem || base.released == RegType::Socket ||
+                               base.released == RegType::SockCommon)) {
+        reject(RejectKind::ReferenceInvalid,
+               r + " cannot be dereferenced: it held a " +
+                   (base.released == RegType::Mem ? "ring buffer record that was submitted or discarded"
+                                                  : "socket that was released (bpf_sk_release)") +
+                   " and is a number now");
+      }
       reject(RejectKind::InvalidMemAccess,
              r + " cannot be dereferenced: it holds " + base.to_string(map_names_) +
-                 (base.is_scalar() ? " (a number, not a pointer)" : ""));
+                 (base.is_scalar() && base.released != RegType::NotInit
+                      ? " (it was a packet pointer until a helper that moves packet data invalidated it: "
+                        "load data and data_end again and compare them)"
+                      : base.is_scalar() ? " (a number, not a pointer)" : ""));
   }
 }
 

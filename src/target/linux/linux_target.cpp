@@ -104,8 +104,12 @@ class LinuxProgram : public ProgramHandle {
   LinuxProgram(const object::ProgramDefinition& def, UniqueFd fd) : def_(def), fd_(std::move(fd)) {}
   const object::ProgramDefinition& definition() const override { return def_; }
   TestRunResult test_run(const TestRunRequest& request) override {
-    const auto r = linux_kernel::test_run_with_ctx(fd_.get(), request.data_in, request.ctx_in, request.ctx_in.size(),
-                                                   request.repeat == 0 ? 1 : request.repeat);
+    // Raw tracepoint runs (what runs BEGIN/END of a script) take no repeat and give no
+    // context back: the kernel refuses either with EINVAL.
+    const bool raw_tp = def_.def.prog_type == BPF_PROG_TYPE_RAW_TRACEPOINT;
+    const auto r = linux_kernel::test_run_with_ctx(fd_.get(), request.data_in, request.ctx_in,
+                                                   raw_tp ? 0 : request.ctx_in.size(),
+                                                   raw_tp ? 0 : request.repeat == 0 ? 1 : request.repeat);
     return {r.retval, r.data_out, r.ctx_out, r.duration_ns};
   }
   int fd() const { return fd_.get(); }

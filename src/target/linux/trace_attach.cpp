@@ -336,33 +336,47 @@ LinkPtr attach_kprobe(int prog_fd, const std::string& function, uint64_t offset,
 
 std::vector<LinkPtr> attach_perf_event(int prog_fd, uint64_t sample_freq, int pid) {
   if (sample_freq == 0) throw TargetError("perf_event sampling needs a frequency above 0 Hz");
+  PerfEventSpec spec;
+  spec.name = "cpu-clock";
+  spec.frequency = true;
+  spec.sample = sample_freq;
+  return attach_perf_events(prog_fd, spec, pid);
+}
+
+std::vector<LinkPtr> attach_perf_events(int prog_fd, const PerfEventSpec& spec, int pid) {
+  if (spec.sample == 0) throw TargetError("a perf event needs a sample period or frequency above 0");
   perf_event_attr attr{};
-  attr.type = PERF_TYPE_SOFTWARE;
-  attr.config = PERF_COUNT_SW_CPU_CLOCK;
-  attr.freq = 1;
-  attr.sample_freq = sample_freq;
+  attr.type = spec.type;
+  attr.config = spec.config;
+  attr.freq = spec.frequency ? 1 : 0;
+  if (spec.frequency) attr.sample_freq = spec.sample;
+  else attr.sample_period = spec.sample;
   std::vector<int> cpus;
   if (pid >= 0) {
     cpus.push_back(-1);
   } else {
     for (const uint32_t cpu : online_cpus()) cpus.push_back(int(cpu));
   }
+  const std::string rate = spec.frequency ? " at " + std::to_string(spec.sample) + " Hz"
+                                          : " every " + std::to_string(spec.sample) + " events";
   std::vector<LinkPtr> links;
   for (const int cpu : cpus) {
-    std::string description = "perf_event cpu-clock at " + std::to_string(sample_freq) + " Hz";
+    std::string description = "perf_event " + spec.name + rate;
     description += pid >= 0 ? " in pid " + std::to_string(pid) : " on CPU " + std::to_string(cpu);
     const int fd = perf_event_open(attr, pid >= 0 ? pid : -1, cpu);
     if (fd < 0) {
       const int err = errno;
       std::string why = describe_perf_errno(err);
-      if (err == EINVAL) {
+      if (err == EINVAL && spec.frequency) {
         std::ifstream max_in("/proc/sys/kernel/perf_event_max_sample_rate");
         uint64_t max_rate = 0;
-        if (max_in >> max_rate && sample_freq > max_rate) {
-          why += ": " + std::to_string(sample_freq) +
-                 " Hz is above /proc/sys/kernel/perf_event_max_sample_rate (" + std::to_string(max_rate) +
-                 ")";
+        if (max_in >> max_rate && spec.sample > max_rate) {
+          why += ": " + std::to_string(spec.sample) +
+                 " Hz is above /proc/sys/kernel/perf_event_max_sample_rate (" + std::to_string(max_rate) + ")";
         }
+      }
+      if ((err == ENOENT || err == EOPNOTSUPP) && spec.type == PERF_TYPE_HARDWARE) {
+        why += ": this machine exposes no hardware counter for " + spec.name + " (a virtual machine often has none)";
       }
       throw TargetError("opening a perf event for " + description + " failed: " + why);
     }

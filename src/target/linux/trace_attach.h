@@ -59,4 +59,15 @@ LinkPtr attach_kprobe(int prog_fd, const std::string& function, uint64_t offset,
 // `pid` on every CPU when pid >= 0.
 std::vector<LinkPtr> attach_perf_event(int prog_fd, uint64_t sample_freq, int pid = -1);
 
+// Any perf event (software or hardware counter) sampled every `sample` events, or
+// `sample` times a second with `frequency`; per CPU, or following `pid`.
+struct PerfEventSpec {
+  uint32_t type = 1;    // PERF_TYPE_SOFTWARE
+  uint64_t config = 0;  // PERF_COUNT_SW_CPU_CLOCK
+  uint64_t sample = 0;
+  bool frequency = false;
+  std::string name;     // for messages: "page-faults"
+};
+std::vector<LinkPtr> attach_perf_events(int prog_fd, const PerfEventSpec& spec, int pid = -1);
+
 }  // namespace bpfkit::target::linux_kernel
