@@ -71,7 +71,16 @@ int trace(TraceCli& o) {
   co.cpid = command ? command->pid() : 0;
   co.unsafe = o.unsafe;
   co.kernel_probes = linux_target;
-  lang::CompiledScript script = lang::compile_script(source, co);
+  lang::CompiledScript script;
+  try {
+    script = lang::compile_script(source, co);
+  } catch (const lang::SemanticError& e) {
+    if (o.target != "auto" || linux_target) throw;
+    // The automatic choice fell back to the userspace target: say why the kernel was not used.
+    std::cerr << e.what() << "bpfkit trace: the kernel target is not usable here ("
+              << target::linux_kernel::kernel_bpf_unavailable_reason() << "), so the userspace target was used\n";
+    return 1;
+  }
   if (o.dump) {
     const auto& programs = script.object->programs();
     for (size_t i = 0; i < programs.size(); ++i) {

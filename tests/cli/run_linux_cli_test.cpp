@@ -185,6 +185,22 @@ TEST(RunLinux, MissingPrivilegesAreOneSentence) {
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
 }
 
+// `trace` without privileges falls back to the userspace target: a kernel probe is refused at its
+// location, and the user is told why the kernel was not used.
+TEST(RunLinux, TraceWithoutPrivilegesSaysWhyTheKernelWasNotUsed) {
+  REQUIRE_KERNEL_AND_EXAMPLES();
+  if (geteuid() != 0 || run_command("command -v setpriv").status != 0) GTEST_SKIP() << "needs root and setpriv";
+  const auto r = run_command("setpriv --reuid=65534 --regid=65534 --clear-groups " + kBpfkit +
+                             " trace -e 'tracepoint:syscalls:sys_enter_openat { }'");
+  if (r.output.find("Permission denied") != std::string::npos && r.output.find("error") == std::string::npos)
+    GTEST_SKIP() << "user nobody cannot run the build's bpfkit: " << r.output;
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("-e:1:1: error: the userspace target has no hook"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("the kernel target is not usable here (this process cannot load BPF programs"),
+            std::string::npos)
+      << r.output;
+}
+
 // A program the kernel refuses: its verifier log's end and bpfkit's verdict, side by side.
 TEST(RunLinux, ARefusedProgramShowsBothVerifiers) {
   REQUIRE_KERNEL_AND_EXAMPLES();
