@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <type_traits>
 
@@ -678,8 +679,8 @@ class ProbeCompiler {
     const std::string& fn = n.name;
     if (fn == "kaddr") {
       const std::string& name = std::get<StrLit>(n.args[0]->node).value;
-      auto syms = target::linux_kernel::KernelSymbols::load();
-      auto addr = syms.address_of(name);
+      if (!kernel_symbols_) kernel_symbols_ = target::linux_kernel::KernelSymbols::load();  // once per probe
+      auto addr = kernel_symbols_->address_of(name);
       if (!addr) fail(e.loc, "kaddr(): no kernel symbol '" + name + "' in /proc/kallsyms");
       out_.emit(isa::LoadImm64::Imm(R0, *addr));
       return;
@@ -1291,6 +1292,7 @@ class ProbeCompiler {
   uint32_t frame_ = 0;
   std::map<std::string, int32_t> vars_;
   std::vector<std::pair<Emitter::Label, Emitter::Label>> loops_;  // continue, break targets
+  std::optional<target::linux_kernel::KernelSymbols> kernel_symbols_;  // kaddr(): read when first needed
 };
 
 std::string program_name(const ConcreteProbe& probe, size_t index) {

@@ -56,7 +56,7 @@ class Runner {
     // BEGIN's output comes first, as in bpftrace: records the other probes sent while
     // they were being attached are held back until BEGIN has printed.
     std::vector<std::vector<uint8_t>> early;
-    loaded_->maps().at(script_.events_map)->consume_ringbuf(
+    events_->consume_ringbuf(
         [&](std::span<const uint8_t> r) { early.emplace_back(r.begin(), r.end()); });
     run_probes(ProbeKind::Begin);
     drain();
@@ -126,7 +126,7 @@ class Runner {
 
   void watch_events() {
     if (!options_.on_linux) return;
-    int fd = lk::map_fd(*loaded_->maps().at(script_.events_map));
+    int fd = lk::map_fd(*events_);
     if (fd < 0) return;
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
     epoll_event ev{};
@@ -158,6 +158,7 @@ class Runner {
       report_rejection("bpfkit's verifier", program, what.substr(digits, end - digits) + ": (insn)\n" + reason, reason);
     }
     programs_ = loaded_->programs();
+    events_ = loaded_->maps().at(script_.events_map);  // looked up once: drain() runs at every wake-up
   }
 
   [[noreturn]] void report_rejection(const std::string& who, const std::string& program, const std::string& log,
@@ -242,8 +243,7 @@ class Runner {
   }
 
   void drain() {
-    target::MapHandle* events = loaded_->maps().at(script_.events_map);
-    events->consume_ringbuf([&](std::span<const uint8_t> record) { on_event(record); });
+    events_->consume_ringbuf([&](std::span<const uint8_t> record) { on_event(record); });
   }
 
   void on_event(std::span<const uint8_t> record) {
@@ -367,6 +367,7 @@ class Runner {
   const TraceRunOptions& options_;
   std::unique_ptr<target::LoadedObject> loaded_;
   std::vector<target::ProgramHandle*> programs_;
+  target::MapHandle* events_ = nullptr;
   std::unique_ptr<ValueReader> reader_;
   std::vector<lk::LinkPtr> links_;
   bool exit_requested_ = false;
